@@ -1,0 +1,181 @@
+# coreio — build, test, bench, demo, deps, install.
+#
+#   make                      build/libcoreio.a, build/libcoreio.so, bench
+#   make test                 the Criterion suite on both backends
+#   make test SAN=address,undefined   ... under ASan+UBSan (build/san-*)
+#   make test SAN=thread      ... under TSan
+#   make test CORO=ucontext   ... with the portable context switch
+#   make bench / make demo    micro-benchmarks (demo: human-readable)
+#   make deps                 apt-get install what is missing (root)
+#   make install PREFIX=/usr/local
+#   make clean
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+SAN ?=
+CORO ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+CC ?= cc
+CXX ?= c++
+
+# Variant builds never share objects with the default one.
+comma := ,
+BUILD := build
+ifneq ($(SAN),)
+BUILD := build/san-$(subst $(comma),-,$(SAN))
+endif
+ifeq ($(CORO),ucontext)
+BUILD := $(BUILD)-ucontext
+endif
+
+WARN := -Wall -Wextra -Werror
+CPPFLAGS += -D_GNU_SOURCE -I.
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -fPIC -fstack-clash-protection
+LDLIBS := -luring -lpthread
+
+ifneq ($(SAN),)
+CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=$(SAN)
+else
+# jemalloc is the allocator of the design; sanitizers bring their own, and
+# the two must not both replace malloc.
+LDLIBS += -ljemalloc
+endif
+ifeq ($(CORO),ucontext)
+CPPFLAGS += -DCIO_CORO_UCONTEXT
+endif
+
+SRCS := $(wildcard runtime/*.c runtime/*.S io/*.c sync/*.c)
+OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(SRCS))
+DEPFILES := $(OBJS:.o=.d)
+
+PUBLIC_HEADERS := runtime/common.h runtime/loop.h runtime/future.h \
+	runtime/task.h
+PUBLIC_HEADERS += $(wildcard runtime/combinators.h runtime/timeout.h \
+	runtime/task_group.h)
+
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TEST_HELPERS := $(wildcard tests/helpers/*.c)
+
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+LIB_A := $(BUILD)/libcoreio.a
+LIB_SO := $(BUILD)/libcoreio.so
+
+.PHONY: all lib test test-run check-headers check-exports bench demo deps \
+	deps-if-missing install clean
+
+all: lib $(BENCH_BINS)
+
+lib: $(LIB_A) $(LIB_SO)
+
+$(BUILD)/obj/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.S.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB_A): $(OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(OBJS) coreio.map
+	$(CC) -shared -Wl,-soname,libcoreio.so.0 \
+		-Wl,--version-script=coreio.map $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+# Tests link the static library so they can reach cio__ internals.
+$(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(LIB_A) $(wildcard tests/helpers/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests $< $(TEST_HELPERS) -o $@ \
+		$(LDFLAGS) $(LIB_A) -lcriterion $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIB_A) $(LDLIBS)
+
+# On a fresh machine `make test` is the first command: install first.
+test:
+	@$(MAKE) --no-print-directory deps-if-missing
+	@$(MAKE) --no-print-directory test-run
+
+test-run: $(TEST_BINS) check-headers check-exports
+	@set -e; failed=0; \
+	for t in $(TEST_BINS); do \
+		for be in uring epoll; do \
+			echo "== $$t [$$be]"; \
+			CIO_BACKEND=$$be $$t --jobs=$(JOBS) || failed=1; \
+		done; \
+	done; \
+	if [ $$failed -ne 0 ]; then echo "TESTS FAILED"; exit 1; fi; \
+	echo "all tests passed ($(BUILD))"
+
+# Every public header compiles on its own, as C11 and as C++.
+check-headers: $(PUBLIC_HEADERS) coreio.h
+	@mkdir -p $(BUILD)/hdr
+	@set -e; for h in $^; do \
+		printf '#include "%s"\n' $$h > $(BUILD)/hdr/one.c; \
+		$(CC) -std=gnu11 $(WARN) -I. -fsyntax-only $(BUILD)/hdr/one.c; \
+		$(CXX) -x c++ -std=c++17 $(WARN) -I. -fsyntax-only $(BUILD)/hdr/one.c; \
+	done; echo "headers: each compiles alone as C and C++"
+
+# The shared library exports cio_* and nothing else.
+check-exports: $(LIB_SO)
+	@bad=$$(nm -D --defined-only $(LIB_SO) | awk '{print $$3}' | \
+		grep -v -E '^cio_[^_]' | grep -v -E '^(_init|_fini)$$' || true); \
+	if [ -n "$$bad" ]; then echo "unexpected exports: $$bad"; exit 1; fi; \
+	echo "exports: only cio_* symbols"
+
+bench: all
+	@for b in $(BENCH_BINS); do $$b --json; done
+
+demo:
+	@$(MAKE) --no-print-directory deps-if-missing
+	@$(MAKE) --no-print-directory all
+	@for b in $(BENCH_BINS); do $$b; done
+
+DEPS_PKGS := liburing-dev libjemalloc-dev libcriterion-dev libhttp-parser-dev
+
+deps:
+	@missing=""; \
+	for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "make deps: missing:$$missing"; \
+		echo "run as root: apt-get install -y$$missing"; exit 1; \
+	fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y $$missing || \
+		{ apt-get update && apt-get install -y $$missing; }
+
+deps-if-missing:
+	@for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q 'install ok installed' || { $(MAKE) --no-print-directory deps; exit $$?; }; \
+	done
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libcoreio.so.$(VERSION)
+	ln -sf libcoreio.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcoreio.so.0
+	ln -sf libcoreio.so.0 $(DESTDIR)$(PREFIX)/lib/libcoreio.so
+	install -m 644 coreio.h $(DESTDIR)$(PREFIX)/include/coreio.h
+	for h in $(PUBLIC_HEADERS); do \
+		install -D -m 644 $$h $(DESTDIR)$(PREFIX)/include/coreio/$$h; done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' coreio.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/coreio.pc
+
+clean:
+	rm -rf build
+
+-include $(DEPFILES)

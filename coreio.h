@@ -1,0 +1,10 @@
+/* coreio: the one header users include. See README.md for a tour. */
+#ifndef COREIO_H
+#define COREIO_H
+
+#include "runtime/common.h"
+#include "runtime/loop.h"
+#include "runtime/future.h"
+#include "runtime/task.h"
+
+#endif
