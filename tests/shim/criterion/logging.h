@@ -1,0 +1,2 @@
+/* See criterion.h in this directory: the TSan stand-in for Criterion. */
+#include "criterion/criterion.h"
