@@ -165,7 +165,12 @@ static struct io_uring_sqe *get_sqe(struct uring *u, int *err)
 		int ret = enable(u);
 		if (ret == 0)
 			ret = io_uring_submit(&u->ring);
-		if (ret == -EBUSY || ret == -EAGAIN || ret == -EINTR)
+		/* Kernels since 5.19 do not push back but park what does not
+		 * fit the CQ on an overflow list, in kernel memory, without
+		 * bound: drain it as soon as it starts. */
+		if (ret == -EBUSY || ret == -EAGAIN || ret == -EINTR ||
+		    (ret >= 0 && (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
+				  IORING_SQ_CQ_OVERFLOW)))
 			reap(u);
 		else if (ret < 0) {
 			*err = ret;

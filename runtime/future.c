@@ -13,6 +13,7 @@ static const struct cio__future_ops plain_ops = {
 };
 
 static void run_callbacks(struct cio__work *w, bool discard);
+static void free_user_cbs(struct cio__list *head);
 
 void cio__future_init(cio_future *fut, cio_loop *loop,
 		      const struct cio__future_ops *ops)
@@ -89,7 +90,9 @@ void cio_future_unref(cio_future *fut)
 	loop = fut->loop;
 	cio__future_report_unretrieved(fut);
 	/* Nothing may still wait on a future nobody references; a node left
-	 * here belongs to an object that forgot to unregister. */
+	 * here belongs to an object that forgot to unregister. Public
+	 * callbacks that never ran belong to the future and go with it. */
+	free_user_cbs(&fut->cbs);
 	cio__list_init(&fut->cbs);
 	if (fut->ops->destroy)
 		fut->ops->destroy(fut);
@@ -250,6 +253,21 @@ static void user_cb_run(struct cio__fut_cb *cb, cio_future *fut)
 	void *arg = u->arg;
 	free(u);
 	fn(fut, arg);
+}
+
+static void free_user_cbs(struct cio__list *head)
+{
+	struct cio__list *n, *next;
+
+	for (n = head->next; n != head; n = next) {
+		struct cio__fut_cb *cb =
+			cio__container_of(n, struct cio__fut_cb, link);
+		next = n->next;
+		if (cb->fn != user_cb_run)
+			continue;
+		cio__list_del(n);
+		free(cio__container_of(cb, struct user_cb, cb));
+	}
 }
 
 int cio_future_add_done_callback(cio_future *fut, cio_future_cb fn, void *arg)

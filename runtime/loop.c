@@ -179,11 +179,17 @@ int cio_loop_run_forever(cio_loop *loop)
 		return -EBUSY;
 	if (loop->has_owner && !pthread_equal(loop->owner, pthread_self()))
 		return -EPERM;
-	loop->has_owner = true;
-	loop->owner = pthread_self();
+	if (!loop->has_owner) {
+		loop->has_owner = true;
+		loop->owner = pthread_self();
+		/* The scheduler context is this thread's own; every later run
+		 * is on this thread too. Initialised once, it keeps the stack
+		 * bounds the sanitizers learnt for it: a task started in one
+		 * run may switch back to it in a later one. */
+		cio__coro_init_self(&loop->sched);
+	}
 	loop->running = true;
 	cio__tls_running_loop = loop;
-	cio__coro_init_self(&loop->sched);
 	do {
 		ret = run_once(loop);
 	} while (ret == 0 && !loop->stopping);
@@ -297,7 +303,8 @@ void cio_loop_default_exception_handler(cio_loop *loop,
 					const struct cio_report *r)
 {
 	(void)loop;
-	fprintf(stderr, "coreio: %s\n", r->message);
+	if (r && r->message)
+		fprintf(stderr, "coreio: %s\n", r->message);
 }
 
 void cio_loop_set_exception_handler(cio_loop *loop, cio_exception_handler h,

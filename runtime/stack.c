@@ -84,14 +84,17 @@ int cio__stack_pool_init(struct cio__stack_pool *pool, size_t default_size,
 		if (env && *env) {
 			char *end;
 			unsigned long long v = strtoull(env, &end, 10);
+			unsigned long long unit = 1;
 			if (*end == 'k' || *end == 'K')
-				v *= 1024, end++;
+				unit = 1024, end++;
 			else if (*end == 'm' || *end == 'M')
-				v *= 1024 * 1024, end++;
-			if (*end != '\0' || v < CIO__STACK_MIN ||
-			    v > CIO__STACK_MAX)
+				unit = 1024 * 1024, end++;
+			/* Range-check before scaling: "18014398509482000k"
+			 * must not wrap around to 16 KiB. */
+			if (*end != '\0' || v > CIO__STACK_MAX / unit ||
+			    v * unit < CIO__STACK_MIN)
 				return -EINVAL;
-			default_size = (size_t)v;
+			default_size = (size_t)(v * unit);
 		}
 	}
 	if (default_size < CIO__STACK_MIN || default_size > CIO__STACK_MAX)

@@ -44,7 +44,8 @@ static int set_name(cio_task *t, const char *name)
 
 	if (len >= sizeof(t->name_buf) && !(copy = malloc(len + 1)))
 		return -ENOMEM;
-	memcpy(copy, name, len + 1);
+	/* `name` may point into the current name (even name_buf itself). */
+	memmove(copy, name, len + 1);
 	if (t->name != t->name_buf)
 		free(t->name);
 	t->name = copy;
@@ -83,6 +84,11 @@ int cio_spawn(cio_task **out, cio_task_fn fn, void *arg,
 	t->exit_value = 0;
 	cio__fut_cb_init(&t->waiter, NULL);
 	cio__timer_init(&t->sleep_timer, NULL);
+#ifdef CIO_TSAN
+	/* The context is made at the first step; a task cancelled before it
+	 * still releases it (release_stack()). */
+	t->coro.tsan_fiber = NULL;
+#endif
 	t->cancelling = 0;
 	t->state = CIO__TASK_NEW;
 	t->cancel_pending = false;
@@ -120,9 +126,10 @@ static void finish(cio_task *t, intptr_t v)
 	release_stack(t);
 	t->state = CIO__TASK_DONE;
 	t->fut.loop->tasks_pending--;
-	if (v == -ECANCELED || t->cancel_pending) {
+	if (v == -ECANCELED || (t->cancel_pending && !CIO_IS_ERR(v))) {
 		/* A coroutine that lets CancelledError out, or returns with a
-		 * cancellation it never saw, ends cancelled (asyncio). */
+		 * cancellation it never saw, ends cancelled; one that fails
+		 * keeps its error, or nobody would ever see it (asyncio). */
 		state = CIO__FUT_CANCELLED;
 		v = -ECANCELED;
 	} else if (CIO_IS_ERR(v)) {

@@ -23,8 +23,10 @@ static void await_cancel(cio_task *t, void *ctx)
 
 static void await_abandon(cio_task *t, void *ctx)
 {
-	(void)ctx;
 	cio__future_del_cb(&t->waiter);
+	/* cio_await() drops its reference when it returns, which a task
+	 * destroyed at loop close never does. */
+	cio_future_unref(ctx);
 }
 
 static const struct cio__park_ops await_park = {
