@@ -1,5 +1,16 @@
 #include "helpers/harness.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 cio_loop *th_loop_new(void)
 {
 	cio_loop *loop = NULL;
@@ -24,4 +35,129 @@ intptr_t th_run(cio_loop *loop, cio_task_fn fn, void *arg)
 	intptr_t v = cio_loop_run_until_complete(loop, cio_task_future(t));
 	cio_task_unref(t);
 	return v;
+}
+
+cio_loop *th_loop_new_opts(const struct cio_loop_opts *opts)
+{
+	cio_loop *loop = NULL;
+	int ret = cio_loop_new(&loop, opts);
+	cr_assert_eq(ret, 0, "cio_loop_new: %d", ret);
+	cr_assert_not_null(loop);
+	return loop;
+}
+
+const char *th_backend_name(void)
+{
+	const char *env = getenv("CIO_BACKEND");
+	return env && strcmp(env, "epoll") == 0 ? "epoll" : "io_uring";
+}
+
+void th_run_once(cio_loop *loop)
+{
+	cr_assert_eq(cio_loop_stop(loop), 0);
+	cr_assert_eq(cio_loop_run_forever(loop), 0);
+}
+
+cio_task *th_spawn(cio_loop *loop, cio_task_fn fn, void *arg,
+		   const char *name)
+{
+	cio_task *t = NULL;
+	struct cio_task_opts o = { .loop = loop, .name = name };
+	int ret = cio_spawn(&t, fn, arg, &o);
+	cr_assert_eq(ret, 0, "cio_spawn: %d", ret);
+	return t;
+}
+
+static void collect(cio_loop *loop, const struct cio_report *rep, void *arg)
+{
+	struct th_reports *r = arg;
+	(void)loop;
+	if (r->n < TH_MAX_REPORTS) {
+		r->kind[r->n] = rep->kind;
+		r->error[r->n] = rep->error;
+		r->task[r->n] = rep->task;
+		r->future[r->n] = rep->future;
+		snprintf(r->message[r->n], sizeof(r->message[0]), "%s",
+			 rep->message);
+	}
+	r->n++;
+}
+
+void th_collect_reports(cio_loop *loop, struct th_reports *r)
+{
+	memset(r, 0, sizeof(*r));
+	cio_loop_set_exception_handler(loop, collect, r);
+}
+
+void th_stderr_begin(struct th_stderr *c)
+{
+	char path[] = "/tmp/cio-test-stderr-XXXXXX";
+	fflush(stderr);
+	c->fd = mkstemp(path);
+	cr_assert_geq(c->fd, 0);
+	unlink(path);
+	c->saved = dup(STDERR_FILENO);
+	cr_assert_geq(c->saved, 0);
+	cr_assert_geq(dup2(c->fd, STDERR_FILENO), 0);
+}
+
+static char *read_all(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	cr_assert_not_null(buf);
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			cr_assert_not_null(buf);
+		}
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+char *th_stderr_end(struct th_stderr *c)
+{
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	lseek(c->fd, 0, SEEK_SET);
+	char *s = read_all(c->fd);
+	close(c->fd);
+	return s;
+}
+
+int th_fork_capture(void (*fn)(void *arg), void *arg, char **err)
+{
+	int p[2], status = 0;
+	pid_t pid;
+
+	cr_assert_eq(pipe(p), 0);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], STDERR_FILENO);
+		close(p[1]);
+		fn(arg);
+		_exit(0);
+	}
+	close(p[1]);
+	*err = read_all(p[0]);
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+void th_leak_check(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	cr_assert_eq(__lsan_do_recoverable_leak_check(), 0,
+		     "LeakSanitizer found leaks (report above)");
+#endif
 }
