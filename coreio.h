@@ -6,5 +6,8 @@
 #include "runtime/loop.h"
 #include "runtime/future.h"
 #include "runtime/task.h"
+#include "runtime/combinators.h"
+#include "runtime/timeout.h"
+#include "runtime/task_group.h"
 
 #endif
