@@ -108,7 +108,7 @@ $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(TEST_RUNNER) $(LIB_A) \
 	$(CC) $(TEST_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests $< $(TEST_HELPERS) \
 		$(TEST_RUNNER) -o $@ $(LDFLAGS) $(LIB_A) $(TEST_LIBS) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB_A)
+$(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIB_A) $(LDLIBS)
 

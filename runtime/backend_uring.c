@@ -211,6 +211,13 @@ static void reap(struct uring *u)
 {
 	struct io_uring_cqe *cqe;
 
+	/* The common case on a busy loop: nothing completed. Two loads from
+	 * the shared rings answer that; liburing's peek would make an
+	 * out-of-line call to find out. */
+	if (!io_uring_cq_ready(&u->ring) &&
+	    !(IO_URING_READ_ONCE(*u->ring.sq.kflags) &
+	      (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)))
+		return;
 	for (;;) {
 		/* peek enters the kernel only when IORING_SQ_TASKRUN or
 		 * IORING_SQ_CQ_OVERFLOW says completions wait there. */

@@ -18,6 +18,10 @@ void cio__coro_switch_asm(void **save_sp, void *load_sp);
 void cio__coro_trampoline(void);
 #endif
 
+#if !defined(CIO_CORO_UCONTEXT) && !defined(CIO_ASAN) && !defined(CIO_TSAN)
+#define INLINE_SWITCH 1 /* coro.h defines cio__coro_switch() */
+#endif
+
 void cio__coro_init_self(struct cio__coro *self)
 {
 	memset(self, 0, sizeof(*self));
@@ -123,6 +127,7 @@ void cio__coro_make(struct cio__coro *c, struct cio__coro *parent,
 #endif
 }
 
+#ifndef INLINE_SWITCH
 void cio__coro_switch(struct cio__coro *from, struct cio__coro *to)
 {
 	before_switch(from, to, 0);
@@ -133,6 +138,7 @@ void cio__coro_switch(struct cio__coro *from, struct cio__coro *to)
 #endif
 	after_switch(from);
 }
+#endif
 
 void cio__coro_exit(struct cio__coro *from, struct cio__coro *to)
 {

@@ -76,8 +76,19 @@ void cio__coro_make(struct cio__coro *c, struct cio__coro *parent,
 		    void *arg);
 
 /* Save the current context into `from` and resume `to`. Returns when
- * something switches back to `from`. */
+ * something switches back to `from`. Without sanitizers or ucontext this
+ * is the bare assembly switch, inlined into the scheduler's hot path. */
+#if !defined(CIO_CORO_UCONTEXT) && !defined(CIO_ASAN) && !defined(CIO_TSAN)
+void cio__coro_switch_asm(void **save_sp, void *load_sp);
+
+static inline void cio__coro_switch(struct cio__coro *from,
+				    struct cio__coro *to)
+{
+	cio__coro_switch_asm(&from->sp, to->sp);
+}
+#else
 void cio__coro_switch(struct cio__coro *from, struct cio__coro *to);
+#endif
 
 /* Last switch out of a finished coroutine: `from` is never resumed, so the
  * sanitizers may drop its state. */

@@ -10,8 +10,15 @@
 
 /* void cio__coro_switch_asm(void **save_sp, void *load_sp)
  * Push the callee-saved registers on the current stack, store rsp in
- * *save_sp, load load_sp and pop the other context's registers. The final
- * ret returns into whoever last switched away on that stack. */
+ * *save_sp, load load_sp and pop the other context's registers, then jump
+ * to the address the other context's call left on its stack.
+ *
+ * That last step is a pop and an indirect jump, not a ret: a ret here
+ * returns to a call site the return-stack predictor has never seen (the
+ * other context's), so it mispredicts on every switch, which measured as
+ * two thirds of the switch's cost. The indirect jump is predicted from
+ * its history. r11 is caller-saved scratch, free to use. (Neither form is
+ * compatible with CET shadow stacks, which Debian does not enable.) */
 	.globl	cio__coro_switch_asm
 	.hidden	cio__coro_switch_asm
 	.type	cio__coro_switch_asm, @function
@@ -32,7 +39,8 @@ cio__coro_switch_asm:
 	popq	%r12
 	popq	%rbx
 	popq	%rbp
-	ret
+	popq	%r11
+	jmpq	*%r11
 	.cfi_endproc
 	.size	cio__coro_switch_asm, .-cio__coro_switch_asm
 

@@ -83,11 +83,14 @@ void cio__future_report_unretrieved(cio_future *fut)
 
 void cio_future_unref(cio_future *fut)
 {
-	cio_loop *loop;
+	if (fut)
+		cio__future_put(fut);
+}
 
-	if (!fut || --fut->refs != 0)
-		return;
-	loop = fut->loop;
+void cio__future_free(cio_future *fut)
+{
+	cio_loop *loop = fut->loop;
+
 	cio__future_report_unretrieved(fut);
 	/* Nothing may still wait on a future nobody references; a node left
 	 * here belongs to an object that forgot to unregister. Public
@@ -103,8 +106,22 @@ void cio_future_unref(cio_future *fut)
 
 static void queue_callbacks(cio_future *fut)
 {
+	struct cio__list *only = fut->cbs.next;
+
 	if (fut->cb_queued || fut->loop->closed || cio__list_empty(&fut->cbs))
 		return;
+	/* One task in cio_await() and nothing else: queue the task's own step
+	 * where the callbacks' work would have gone. Same iteration, same
+	 * place in the ready queue, same value, so asyncio's order holds; the
+	 * task is just woken one hop (and one frame) sooner. */
+	if (only->next == &fut->cbs &&
+	    cio__container_of(only, struct cio__fut_cb, link)->fn ==
+		    cio__await_wakeup) {
+		cio__list_del(only);
+		cio__task_wake(cio__container_of(only, cio_task, waiter.link),
+			       cio__future_take(fut));
+		return;
+	}
 	fut->cb_queued = true;
 	fut->refs++; /* held by the queued work */
 	cio__loop_schedule(fut->loop, &fut->cb_work);
@@ -131,7 +148,7 @@ static void run_callbacks(struct cio__work *w, bool discard)
 		}
 		fut->batch = NULL;
 	}
-	cio_future_unref(fut);
+	cio__future_put(fut);
 }
 
 void cio__future_add_cb(cio_future *fut, struct cio__fut_cb *cb)

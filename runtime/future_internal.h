@@ -83,6 +83,17 @@ int cio__future_complete(cio_future *fut, enum cio__fut_state state,
 /* Plain cancellation (the default of cio_future_cancel()). */
 int cio__future_cancel_plain(cio_future *fut);
 
+/* The last reference is gone: report, destroy, free. */
+void cio__future_free(cio_future *fut);
+
+/* cio_future_unref() for the runtime's own hot paths: the common case
+ * (references remain) stays inline. */
+static inline void cio__future_put(cio_future *fut)
+{
+	if (--fut->refs == 0)
+		cio__future_free(fut);
+}
+
 /* The outcome as cio_await() returns it; marks it retrieved. */
 intptr_t cio__future_take(cio_future *fut);
 

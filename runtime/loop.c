@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-__thread cio_loop *cio__tls_running_loop;
-static __thread cio_loop *tls_default_loop;
+__thread cio_loop *cio__tls_running_loop CIO__TLS_IE;
+static __thread cio_loop *tls_default_loop CIO__TLS_IE;
 
 int64_t cio_loop_time(void)
 {
@@ -269,6 +269,7 @@ int cio_loop_close(cio_loop *loop)
 	cio__timer_heap_destroy(&loop->timers);
 	cio__stack_pool_destroy(&loop->stacks);
 	cio__handle_cache_free(loop);
+	cio__task_cache_free(loop);
 	if (tls_default_loop == loop)
 		tls_default_loop = NULL;
 	return 0;

@@ -13,6 +13,11 @@
 #include "runtime/timer_heap.h"
 #include "runtime/work.h"
 
+/* Thread-locals of the runtime use the initial-exec model: a fixed offset
+ * from the thread pointer, no __tls_get_addr() call, also in the shared
+ * library (a few words of the static TLS surplus). */
+#define CIO__TLS_IE __attribute__((tls_model("initial-exec")))
+
 /* Marks the inbox of a closed loop: producers see it and give up. */
 #define CIO__INBOX_CLOSED ((struct cio__work *)(uintptr_t)1)
 
@@ -54,9 +59,11 @@ struct cio_loop {
 
 	struct cio_handle *handle_cache;
 	unsigned handle_cache_len;
+	struct cio_task *task_cache;
+	unsigned task_cache_len;
 };
 
-extern __thread cio_loop *cio__tls_running_loop;
+extern __thread cio_loop *cio__tls_running_loop CIO__TLS_IE;
 
 /* The loop to use when the caller passed NULL. */
 cio_loop *cio__loop_or_current(cio_loop *loop);

@@ -71,7 +71,12 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 	if (t && cio__task_guard_hit(t, si->si_addr)) {
 		write_str("coreio: coroutine stack overflow in task '");
-		write_str(t->name);
+		if (t->name) {
+			write_str(t->name);
+		} else { /* a default name not formatted yet */
+			write_str("Task-");
+			write_num((size_t)t->id);
+		}
 		write_str("' (stack of ");
 		write_num(t->stack->size);
 		write_str(" bytes; raise cio_task_opts.stack_size or "

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-__thread cio_task *cio__tls_task;
+__thread cio_task *cio__tls_task CIO__TLS_IE;
 
 static int task_cancel(cio_future *fut);
 static void task_destroy(cio_future *fut);
@@ -46,7 +46,7 @@ static int set_name(cio_task *t, const char *name)
 		return -ENOMEM;
 	/* `name` may point into the current name (even name_buf itself). */
 	memmove(copy, name, len + 1);
-	if (t->name != t->name_buf)
+	if (t->name && t->name != t->name_buf)
 		free(t->name);
 	t->name = copy;
 	return 0;
@@ -67,8 +67,12 @@ int cio_spawn(cio_task **out, cio_task_fn fn, void *arg,
 	loop = cio__loop_or_current(opts->loop);
 	if (!fn || !loop || loop->closed)
 		return -EINVAL;
-	if (!(t = malloc(sizeof(*t))))
+	if ((t = loop->task_cache)) {
+		loop->task_cache = *(cio_task **)t;
+		loop->task_cache_len--;
+	} else if (!(t = malloc(sizeof(*t)))) {
 		return -ENOMEM;
+	}
 	ret = cio__stack_get(&loop->stacks, opts->stack_size, &t->stack);
 	if (ret < 0) {
 		free(t);
@@ -94,18 +98,14 @@ int cio_spawn(cio_task **out, cio_task_fn fn, void *arg,
 	t->cancel_pending = false;
 	t->exited = false;
 	t->id = loop->next_task_id++;
-	t->name = t->name_buf;
-	if (opts->name) {
-		t->name_buf[0] = '\0';
-		if (set_name(t, opts->name) < 0) {
-			cio__stack_put(&loop->stacks, t->stack);
-			cio__loop_obj_put(loop);
-			free(t);
-			return -ENOMEM;
-		}
-	} else {
-		snprintf(t->name_buf, sizeof(t->name_buf), "Task-%llu",
-			 (unsigned long long)t->id);
+	/* The default "Task-<id>" is formatted when first asked for: spawning
+	 * is hot and most tasks are never named. */
+	t->name = NULL;
+	if (opts->name && set_name(t, opts->name) < 0) {
+		cio__stack_put(&loop->stacks, t->stack);
+		cio__loop_obj_put(loop);
+		free(t);
+		return -ENOMEM;
 	}
 	cio__list_add_tail(&loop->tasks, &t->node);
 	loop->tasks_pending++;
@@ -139,21 +139,12 @@ static void finish(cio_task *t, intptr_t v)
 	}
 	t->cancel_pending = false;
 	cio__future_complete(&t->fut, state, v);
-	cio_future_unref(&t->fut); /* the loop's reference */
+	cio__future_put(&t->fut); /* the loop's reference */
 }
 
-/* Switch into the task until it parks or returns. Runs on the scheduler's
- * stack only. */
-static void run(cio_task *t)
+void cio__task_finish_exited(cio_task *t)
 {
-	cio_loop *loop = t->fut.loop;
-
-	t->state = CIO__TASK_RUNNING;
-	cio__tls_task = t;
-	cio__coro_switch(&loop->sched, &t->coro);
-	cio__tls_task = NULL;
-	if (t->exited)
-		finish(t, t->exit_value);
+	finish(t, t->exit_value);
 }
 
 static void task_step(struct cio__work *w, bool discard)
@@ -171,18 +162,7 @@ static void task_step(struct cio__work *w, bool discard)
 		cio__coro_make(&t->coro, &t->fut.loop->sched, t->stack->lo,
 			       t->stack->size, task_entry, t);
 	}
-	run(t);
-}
-
-intptr_t cio__task_park(const struct cio__park_ops *ops, void *ctx)
-{
-	cio_task *t = cio__tls_task;
-
-	t->state = CIO__TASK_PARKED;
-	t->park_ops = ops;
-	t->park_ctx = ctx;
-	cio__coro_switch(&t->coro, &t->fut.loop->sched);
-	return t->resume_value;
+	cio__task_run(t);
 }
 
 void cio__task_wake(cio_task *t, intptr_t value)
@@ -193,15 +173,6 @@ void cio__task_wake(cio_task *t, intptr_t value)
 	t->park_ops = NULL;
 	t->state = CIO__TASK_READY;
 	cio__loop_schedule(t->fut.loop, &t->step);
-}
-
-void cio__task_resume_now(cio_task *t, intptr_t value)
-{
-	if (t->state != CIO__TASK_PARKED)
-		return;
-	t->resume_value = value;
-	t->park_ops = NULL;
-	run(t);
 }
 
 static int task_cancel(cio_future *fut)
@@ -237,14 +208,37 @@ int cio_task_uncancel(cio_task *t)
 	return (int)t->cancelling;
 }
 
+/* Freed tasks are kept for the next spawn, as handles are: a spawn then
+ * costs no allocator call. The link lives in the first word. */
+#define TASK_CACHE_MAX 256
+
 static void task_destroy(cio_future *fut)
 {
 	cio_task *t = cio__task_of(fut);
+	cio_loop *loop = t->fut.loop;
 
 	cio__list_del(&t->node);
-	if (t->name != t->name_buf)
+	if (t->name && t->name != t->name_buf)
 		free(t->name);
+	if (!loop->closed && loop->task_cache_len < TASK_CACHE_MAX) {
+		*(cio_task **)t = loop->task_cache;
+		loop->task_cache = t;
+		loop->task_cache_len++;
+		return;
+	}
 	free(t);
+}
+
+void cio__task_cache_free(cio_loop *loop)
+{
+	cio_task *t = loop->task_cache;
+	while (t) {
+		cio_task *next = *(cio_task **)t;
+		free(t);
+		t = next;
+	}
+	loop->task_cache = NULL;
+	loop->task_cache_len = 0;
 }
 
 void cio__tasks_destroy_pending(cio_loop *loop)
@@ -260,7 +254,7 @@ void cio__tasks_destroy_pending(cio_loop *loop)
 			cio__loop_report(loop, CIO_REPORT_TASK_PENDING_AT_CLOSE,
 					 t, &t->fut, 0,
 					 "task '%s' destroyed but it is pending",
-					 t->name);
+					 cio_task_name(t));
 			if (t->state == CIO__TASK_PARKED && t->park_ops &&
 			    t->park_ops->abandon)
 				t->park_ops->abandon(t, t->park_ctx);
@@ -290,7 +284,7 @@ cio_task *cio_task_ref(cio_task *t)
 void cio_task_unref(cio_task *t)
 {
 	if (t)
-		cio_future_unref(&t->fut);
+		cio__future_put(&t->fut);
 }
 
 cio_future *cio_task_future(cio_task *t)
@@ -329,7 +323,16 @@ int cio_all_tasks(cio_loop *loop, cio_task **tasks, size_t cap)
 
 const char *cio_task_name(const cio_task *t)
 {
-	return t ? t->name : NULL;
+	if (!t)
+		return NULL;
+	if (!t->name) {
+		/* Formatting a default name is not a visible change. */
+		cio_task *m = (cio_task *)t;
+		snprintf(m->name_buf, sizeof(m->name_buf), "Task-%llu",
+			 (unsigned long long)m->id);
+		m->name = m->name_buf;
+	}
+	return t->name;
 }
 
 int cio_task_set_name(cio_task *t, const char *name)

@@ -16,6 +16,7 @@
 #define CIO_RUNTIME_TASK_INTERNAL_H
 
 #include "runtime/coro.h"
+#include "runtime/loop_internal.h"
 #include "runtime/future_internal.h"
 #include "runtime/list.h"
 #include "runtime/stack.h"
@@ -57,20 +58,50 @@ struct cio_task {
 	bool cancel_pending;   /* requested, not yet delivered by an await */
 	bool exited;           /* fn returned; stack may be released */
 	uint64_t id;
-	char *name;            /* name_buf or a heap copy */
+	char *name;            /* name_buf, a heap copy, or NULL: default */
 	char name_buf[32];
 };
 
-extern __thread cio_task *cio__tls_task;
+extern __thread cio_task *cio__tls_task CIO__TLS_IE;
 
 static inline cio_task *cio__task_of(cio_future *fut)
 {
 	return (cio_task *)fut;
 }
 
+/* The switches into and out of a task are inline on purpose. After a stack
+ * switch, the CPU's return-address predictor still holds the other
+ * stack's call chain, so every return on the way out of the switch point
+ * mispredicts; the fewer frames between the switch and the code that
+ * parked or resumed, the fewer mispredictions. */
+
+/* Publish a task that returned: runs on the scheduler's stack. */
+void cio__task_finish_exited(cio_task *task);
+
+/* Switch into `task` until it parks or returns. Scheduler stack only. */
+static inline void cio__task_run(cio_task *task)
+{
+	task->state = CIO__TASK_RUNNING;
+	cio__tls_task = task;
+	cio__coro_switch(&task->fut.loop->sched, &task->coro);
+	cio__tls_task = NULL;
+	if (task->exited)
+		cio__task_finish_exited(task);
+}
+
 /* Park the current task (see the protocol above); returns the value given
  * to cio__task_wake(). Must be called from a task. */
-intptr_t cio__task_park(const struct cio__park_ops *ops, void *ctx);
+static inline intptr_t cio__task_park(const struct cio__park_ops *ops,
+				      void *ctx)
+{
+	cio_task *t = cio__tls_task;
+
+	t->state = CIO__TASK_PARKED;
+	t->park_ops = ops;
+	t->park_ctx = ctx;
+	cio__coro_switch(&t->coro, &t->fut.loop->sched);
+	return t->resume_value;
+}
 
 /* Make a parked task runnable with `value`: it resumes from the ready
  * queue. Ignored unless the task is parked. */
@@ -78,7 +109,14 @@ void cio__task_wake(cio_task *task, intptr_t value);
 
 /* Resume a parked task right now, from the loop's context (done
  * callbacks, which run on the scheduler stack). */
-void cio__task_resume_now(cio_task *task, intptr_t value);
+static inline void cio__task_resume_now(cio_task *task, intptr_t value)
+{
+	if (task->state != CIO__TASK_PARKED)
+		return;
+	task->resume_value = value;
+	task->park_ops = NULL;
+	cio__task_run(task);
+}
 
 /* Return -ECANCELED (and deliver it) if a cancellation is pending; 0
  * otherwise. Every await starts with it. */
@@ -91,6 +129,10 @@ static inline int cio__task_check_cancel(cio_task *task)
 	return 0;
 }
 
+/* The done callback of a task parked in cio_await(). Futures recognise it:
+ * a lone waiter is woken without running the callback batch. */
+void cio__await_wakeup(struct cio__fut_cb *cb, cio_future *fut);
+
 /* Submit a backend operation and park until it completes. If the task is
  * cancelled meanwhile, the operation is cancelled and the task still waits
  * for its completion; the operation's real result is returned. */
@@ -98,6 +140,8 @@ intptr_t cio__op_await(struct cio__op *op);
 
 /* Loop close: destroy every task still pending. */
 void cio__tasks_destroy_pending(cio_loop *loop);
+/* Loop close: free the structs kept for reuse. */
+void cio__task_cache_free(cio_loop *loop);
 
 /* Stack-overflow reporting: guard range and name of the running task. */
 bool cio__task_guard_hit(const cio_task *task, const void *addr);
