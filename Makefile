@@ -26,7 +26,7 @@ ifneq ($(SAN),)
 BUILD := build/san-$(subst $(comma),-,$(SAN))
 endif
 ifeq ($(CORO),ucontext)
-BUILD := $(BUILD)-ucontext
+BUILD := $(BUILD)/ucontext
 endif
 
 WARN := -Wall -Wextra -Werror
