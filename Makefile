@@ -77,7 +77,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 LIB_A := $(BUILD)/libcoreio.a
 LIB_SO := $(BUILD)/libcoreio.so
 
-.PHONY: all lib test test-run check-headers check-exports bench demo deps \
+.PHONY: all lib test test-run check-headers check-exports check-install bench demo deps \
 	deps-if-missing install clean
 
 all: lib $(BENCH_BINS)
@@ -117,7 +117,7 @@ test:
 	@$(MAKE) --no-print-directory deps-if-missing
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(TEST_BINS) check-headers check-exports
+test-run: $(TEST_BINS) check-headers check-exports check-install
 	@set -e; failed=0; \
 	for t in $(TEST_BINS); do \
 		for be in uring epoll; do \
@@ -144,6 +144,21 @@ check-exports: $(LIB_SO)
 	if [ -n "$$bad" ]; then echo "unexpected exports: $$bad"; exit 1; fi; \
 	echo "exports: only cio_* symbols"
 
+# A staged `make install`, and a program built against it with pkg-config,
+# linked both ways.
+STAGE := $(abspath $(BUILD)/stage)
+check-install: lib
+	@rm -rf $(STAGE)
+	@$(MAKE) --no-print-directory install PREFIX=$(STAGE) >/dev/null
+	@set -e; export PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig; \
+	$(CC) $(CFLAGS) tests/install/hello.c $$(pkg-config --cflags coreio) \
+		-o $(BUILD)/hello-shared $(LDFLAGS) $$(pkg-config --libs coreio); \
+	LD_LIBRARY_PATH=$(STAGE)/lib $(BUILD)/hello-shared >/dev/null; \
+	$(CC) $(CFLAGS) tests/install/hello.c $$(pkg-config --cflags coreio) \
+		-o $(BUILD)/hello-static $(LDFLAGS) $(STAGE)/lib/libcoreio.a $(LDLIBS); \
+	$(BUILD)/hello-static >/dev/null; \
+	echo "install: headers, libraries and coreio.pc work (shared and static)"
+
 bench: all
 	@for b in $(BENCH_BINS); do $$b --json; done
 
@@ -152,7 +167,8 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@for b in $(BENCH_BINS); do $$b; done
 
-DEPS_PKGS := liburing-dev libjemalloc-dev libcriterion-dev libhttp-parser-dev
+DEPS_PKGS := liburing-dev libjemalloc-dev libcriterion-dev libhttp-parser-dev \
+	pkg-config
 
 deps:
 	@missing=""; \
@@ -176,7 +192,8 @@ deps-if-missing:
 	done
 
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/include
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libcoreio.so.$(VERSION)
 	ln -sf libcoreio.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcoreio.so.0

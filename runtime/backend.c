@@ -3,19 +3,21 @@
 #include "runtime/backend.h"
 #include "runtime/loop_internal.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static pthread_once_t notice_once = PTHREAD_ONCE_INIT;
-static int notice_err;
+/* Once per process, whichever thread's loop falls back first. */
+static atomic_flag noticed = ATOMIC_FLAG_INIT;
 
-static void notice_fallback(void)
+static void notice_fallback(int err)
 {
+	if (atomic_flag_test_and_set(&noticed))
+		return;
 	fprintf(stderr,
 		"coreio: io_uring unavailable (%s); using the epoll backend\n",
-		strerror(-notice_err));
+		strerror(-err));
 }
 
 static int parse_env(enum cio_backend_kind *kind)
@@ -59,8 +61,7 @@ int cio__backend_open(cio_loop *loop, const struct cio_loop_opts *opts,
 		/* Any failure (ENOSYS, EPERM from seccomp or
 		 * kernel.io_uring_disabled, ENOMEM from RLIMIT_MEMLOCK on old
 		 * kernels) falls back. */
-		notice_err = ret;
-		pthread_once(&notice_once, notice_fallback);
+		notice_fallback(ret);
 		*ops = &cio__backend_epoll;
 		break;
 	default:

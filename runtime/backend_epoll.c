@@ -23,6 +23,7 @@ struct epoll_be {
 	int epfd;
 	int wake_fd;
 	cio_loop *loop;
+	unsigned nfds;    /* descriptors registered besides wake_fd */
 	bool no_pwait2;
 	struct cio__op *done_head;
 	struct cio__op **done_tail;
@@ -110,7 +111,14 @@ static int epoll_poll(void *data, int64_t timeout_ns)
 
 	if (e->done_head)
 		timeout_ns = 0;
-	n = wait_events(e, evs, timeout_ns);
+	/* A poll that may not block has nothing to find while only the
+	 * wake-up eventfd is registered: the loop reads its inbox itself, and
+	 * the eventfd matters only to a loop that sleeps. Skip the syscall
+	 * (it is most of a call_soon round trip otherwise). */
+	if (timeout_ns == 0 && e->nfds == 0)
+		n = 0;
+	else
+		n = wait_events(e, evs, timeout_ns);
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.ptr == NULL) {
 			uint64_t v;

@@ -294,9 +294,9 @@ static void uring_destroy(void *data)
 static int uring_poll(void *data, int64_t timeout_ns)
 {
 	struct uring *u = data;
-	int ret = enable(u);
+	int ret = 0;
 
-	if (ret < 0)
+	if (!u->started && (ret = enable(u)) < 0)
 		return ret;
 	if (timeout_ns == 0) {
 		if (io_uring_sq_ready(&u->ring))

@@ -291,8 +291,8 @@ int cio_future_add_done_callback(cio_future *fut, cio_future_cb fn, void *arg)
 {
 	struct user_cb *u;
 
-	if (!fut || !fn)
-		return -EINVAL;
+	if (!fut || !fn || fut->loop->closed)
+		return -EINVAL; /* a closed loop would never run it */
 	if (!(u = malloc(sizeof(*u))))
 		return -ENOMEM;
 	cio__fut_cb_init(&u->cb, user_cb_run);

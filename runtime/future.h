@@ -52,7 +52,8 @@ int cio_future_result(cio_future *fut, intptr_t *value);
 int cio_future_error(cio_future *fut);
 
 /* Call cb(fut, arg) once the future is done (from the ready queue, even if
- * it is done already). -ENOMEM. */
+ * it is done already). -EINVAL when the future's loop is closed (it would
+ * never run), -ENOMEM. */
 int cio_future_add_done_callback(cio_future *fut, cio_future_cb cb,
 				 void *arg);
 /* Remove every registration of (cb, arg) that has not run yet; returns how

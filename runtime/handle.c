@@ -130,7 +130,9 @@ int cio_call_at(cio_loop *loop, int64_t when_ns, cio_callback cb, void *arg,
 	if (!(h = handle_new(loop, cb, arg)))
 		return -ENOMEM;
 	h->is_timer = true;
-	ret = cio__timer_add(&loop->timers, &h->timer, when_ns);
+	/* The clock never reads below 0, so nothing changes when a negative
+	 * deadline is clamped, and cio_handle_when() stays unambiguous. */
+	ret = cio__timer_add(&loop->timers, &h->timer, when_ns < 0 ? 0 : when_ns);
 	if (ret < 0) {
 		cio_handle_unref(h);
 		return ret;

@@ -288,8 +288,7 @@ void cio_loop_free(cio_loop *loop)
 	if (loop->running) {
 		/* Freeing a running loop is a caller bug we refuse to act on:
 		 * the iteration in progress still uses it. */
-		cio__loop_report(loop, CIO_REPORT_TASK_PENDING_AT_CLOSE, NULL,
-				 NULL, -EBUSY,
+		cio__loop_report(loop, CIO_REPORT_MISUSE, NULL, NULL, -EBUSY,
 				 "cio_loop_free() called on a running loop; "
 				 "ignored");
 		return;

@@ -108,7 +108,9 @@ int cio_call_soon_threadsafe(cio_loop *loop, cio_callback cb, void *arg);
  * or been cancelled. */
 int cio_handle_cancel(cio_handle *h);
 bool cio_handle_cancelled(const cio_handle *h);
-/* Deadline of a call_later/call_at handle; -EINVAL for call_soon ones. */
+/* Deadline of a call_later/call_at handle (a negative deadline given to
+ * call_at reads as 0, which is equally past); -EINVAL for call_soon
+ * handles. */
 int64_t cio_handle_when(const cio_handle *h);
 void cio_handle_unref(cio_handle *h);
 
@@ -120,6 +122,10 @@ enum cio_report_kind {
 	CIO_REPORT_ERROR_NEVER_RETRIEVED = 1,
 	/* The loop closed while this task was still pending. */
 	CIO_REPORT_TASK_PENDING_AT_CLOSE = 2,
+	/* A misuse of the API the runtime caught and recovered from: a task
+	 * that returned inside a timeout scope, freeing a running loop. The
+	 * message says which. */
+	CIO_REPORT_MISUSE = 3,
 };
 
 struct cio_report {

@@ -31,10 +31,7 @@ struct cio__stack_slab {
 
 static size_t page_size(void)
 {
-	static size_t page;
-	if (!page)
-		page = (size_t)sysconf(_SC_PAGESIZE);
-	return page;
+	return (size_t)sysconf(_SC_PAGESIZE); /* glibc reads it from auxv */
 }
 
 static size_t round_up(size_t n, size_t to)
@@ -229,12 +226,8 @@ found:
 	return 0;
 }
 
-void cio__stack_put(struct cio__stack_pool *pool, struct cio__stack *s)
+void cio__stack_put_clean(struct cio__stack_pool *pool, struct cio__stack *s)
 {
-#ifdef CIO_ASAN
-	/* Frames of a task destroyed while suspended stay poisoned. */
-	ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
-#endif
 	pool->live--;
 	if (s->size != pool->default_size) {
 		madvise(s->lo, s->size, MADV_DONTNEED);
@@ -253,4 +246,12 @@ void cio__stack_put(struct cio__stack_pool *pool, struct cio__stack *s)
 	s->cold = true;
 	s->next = pool->cold;
 	pool->cold = s;
+}
+
+void cio__stack_put(struct cio__stack_pool *pool, struct cio__stack *s)
+{
+#ifdef CIO_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(s->lo, s->size);
+#endif
+	cio__stack_put_clean(pool, s);
 }

@@ -28,12 +28,17 @@ static void task_entry(void *arg)
 	cio__coro_exit(&t->coro, &t->fut.loop->sched);
 }
 
-static void release_stack(cio_task *t)
+/* `returned`: the coroutine ran to its end (or never started), so its
+ * stack holds no live frames. */
+static void release_stack(cio_task *t, bool returned)
 {
 	if (!t->stack)
 		return;
 	cio__coro_release(&t->coro);
-	cio__stack_put(&t->fut.loop->stacks, t->stack);
+	if (returned)
+		cio__stack_put_clean(&t->fut.loop->stacks, t->stack);
+	else
+		cio__stack_put(&t->fut.loop->stacks, t->stack);
 	t->stack = NULL;
 }
 
@@ -88,6 +93,7 @@ int cio_spawn(cio_task **out, cio_task_fn fn, void *arg,
 	t->exit_value = 0;
 	cio__fut_cb_init(&t->waiter, NULL);
 	cio__timer_init(&t->sleep_timer, NULL);
+	t->open_scopes = 0;
 #ifdef CIO_TSAN
 	/* The context is made at the first step; a task cancelled before it
 	 * still releases it (release_stack()). */
@@ -118,12 +124,31 @@ int cio_spawn(cio_task **out, cio_task_fn fn, void *arg,
 	return 0;
 }
 
+/* The task returned with timeout scopes still open (a misuse). Their timers
+ * sit in frames that no longer exist, memory the calls made since may have
+ * overwritten, so nothing may read them: every timer whose node lies in
+ * this stack is dropped by its heap slot alone, before the stack is
+ * reused. */
+static void drop_stale_timers(cio_task *t)
+{
+	const char *lo = t->stack->lo;
+	size_t n = cio__timer_del_range(&t->fut.loop->timers, lo,
+					lo + t->stack->size);
+	cio__loop_report(t->fut.loop, CIO_REPORT_MISUSE, t, &t->fut, 0,
+			 "task '%s' returned inside %u timeout scope(s) "
+			 "(cio_timeout_exit() never called); %zu timer(s) "
+			 "disarmed", cio_task_name(t), t->open_scopes, n);
+	t->open_scopes = 0;
+}
+
 /* The task is done: give back its stack and publish the outcome. */
 static void finish(cio_task *t, intptr_t v)
 {
 	enum cio__fut_state state;
 
-	release_stack(t);
+	if (t->open_scopes)
+		drop_stale_timers(t);
+	release_stack(t, true);
 	t->state = CIO__TASK_DONE;
 	t->fut.loop->tasks_pending--;
 	if (v == -ECANCELED || (t->cancel_pending && !CIO_IS_ERR(v))) {
@@ -261,7 +286,7 @@ void cio__tasks_destroy_pending(cio_loop *loop)
 			t->park_ops = NULL;
 			cio__timer_del(&loop->timers, &t->sleep_timer);
 			cio__future_del_cb(&t->waiter);
-			release_stack(t);
+			release_stack(t, false);
 			t->state = CIO__TASK_DONE;
 			loop->tasks_pending--;
 			t->fut.state = CIO__FUT_CANCELLED;

@@ -53,6 +53,7 @@ struct cio_task {
 	intptr_t exit_value;
 	struct cio__fut_cb waiter;      /* cio_await */
 	struct cio__timer sleep_timer;  /* cio_sleep */
+	uint32_t open_scopes;           /* timeout scopes entered, not exited */
 	uint32_t cancelling;   /* cancel requests not withdrawn */
 	uint8_t state;
 	bool cancel_pending;   /* requested, not yet delivered by an await */

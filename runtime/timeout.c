@@ -94,6 +94,7 @@ int cio_timeout_enter(struct cio_timeout *to, int64_t deadline)
 	}
 	s->when = deadline;
 	s->state = TMO_ENTERED;
+	t->open_scopes++;
 	return 0;
 }
 
@@ -114,6 +115,7 @@ int cio_timeout_exit(struct cio_timeout *to, int rc)
 	if (s->task != cio__tls_task)
 		return -EPERM;
 	cio__timer_del(&s->task->fut.loop->timers, &s->timer);
+	s->task->open_scopes--;
 	if (s->state == TMO_ENTERED) {
 		s->state = TMO_EXITED;
 		return rc;
@@ -162,3 +164,4 @@ bool cio_timeout_expired(const struct cio_timeout *to)
 
 	return s && (s->state == TMO_EXPIRING || s->state == TMO_EXPIRED);
 }
+

@@ -29,7 +29,10 @@
  *    it; its contents are private.
  * 2. enter() succeeded => exit() must be called, by the same task, before
  *    the storage goes away or the task returns: the armed timer points at
- *    it. Scopes exit in the reverse order they were entered.
+ *    it. Scopes exit in the reverse order they were entered. A task that
+ *    returns with a scope open has the scope's timer disarmed for it and
+ *    the misuse reported (CIO_REPORT_MISUSE); storage that goes away any
+ *    other way while open is a use-after-free the runtime cannot see.
  * 3. After exit() the storage may be entered again (a fresh scope) or
  *    dropped; when() and expired() still tell how the last scope ended.
  * 4. A scope belongs to its task's loop and thread.

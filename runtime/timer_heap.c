@@ -94,12 +94,9 @@ int cio__timer_add(struct cio__timer_heap *h, struct cio__timer *t,
 	return 0;
 }
 
-void cio__timer_del(struct cio__timer_heap *h, struct cio__timer *t)
+/* Remove slot i; the timer there is not touched. */
+static void del_at(struct cio__timer_heap *h, size_t i)
 {
-	size_t i = t->slot;
-	if (i == CIO__TIMER_IDLE)
-		return;
-	t->slot = CIO__TIMER_IDLE;
 	size_t last = --h->n;
 	if (i == last)
 		return;
@@ -109,6 +106,38 @@ void cio__timer_del(struct cio__timer_heap *h, struct cio__timer *t)
 		sift_up(h, i);
 	else
 		sift_down(h, i);
+}
+
+void cio__timer_del(struct cio__timer_heap *h, struct cio__timer *t)
+{
+	size_t i = t->slot;
+	if (i == CIO__TIMER_IDLE)
+		return;
+	t->slot = CIO__TIMER_IDLE;
+	del_at(h, i);
+}
+
+size_t cio__timer_del_range(struct cio__timer_heap *h, const void *lo,
+			    const void *hi)
+{
+	size_t kept = 0, removed, i;
+
+	/* Filter, then heapify: sifting while stale timers are still in the
+	 * heap would compare against their (garbage) sequence numbers. */
+	for (i = 0; i < h->n; i++) {
+		const char *p = (const char *)h->v[i].t;
+		if (p >= (const char *)lo && p < (const char *)hi)
+			continue;
+		h->v[kept] = h->v[i];
+		h->v[kept].t->slot = (uint32_t)kept;
+		kept++;
+	}
+	removed = h->n - kept;
+	h->n = kept;
+	if (removed && kept > 1)
+		for (i = (kept - 2) / ARITY + 1; i-- > 0;)
+			sift_down(h, i);
+	return removed;
 }
 
 struct cio__timer *cio__timer_pop_due(struct cio__timer_heap *h, int64_t now)

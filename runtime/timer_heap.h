@@ -66,6 +66,12 @@ static inline struct cio__timer *cio__timer_first(const struct cio__timer_heap *
 	return h->n ? h->v[0].t : NULL;
 }
 
+/* Disarm every timer whose node lies in [lo, hi) without reading the
+ * nodes (they may be stale memory): for frames that no longer exist.
+ * Returns how many. O(n); only for misuse recovery. */
+size_t cio__timer_del_range(struct cio__timer_heap *h, const void *lo,
+			    const void *hi);
+
 /* Remove and return the earliest timer if it is due at `now`. */
 struct cio__timer *cio__timer_pop_due(struct cio__timer_heap *h, int64_t now);
 

@@ -515,3 +515,22 @@ Test(future, awaiting_retrieves_the_error)
 	th_loop_free(loop);
 	th_leak_check();
 }
+
+static void never_cb(cio_future *fut, void *arg)
+{
+	(void)fut;
+	(void)arg;
+	cr_assert_fail("a callback ran on a closed loop");
+}
+
+Test(future, done_callback_refused_once_the_loop_is_closed)
+{
+	cio_loop *loop = th_loop_new();
+	cio_future *f = new_future(loop);
+
+	cr_assert_eq(cio_loop_close(loop), 0);
+	cr_assert_eq(cio_future_add_done_callback(f, never_cb, NULL), -EINVAL);
+	cio_future_unref(f);
+	cio_loop_free(loop);
+	th_leak_check();
+}

@@ -218,6 +218,12 @@ Test(handle, when)
 				    &neg), 0);
 	cr_assert_geq(cio_handle_when(neg), before);
 	cr_assert_leq(cio_handle_when(neg), cio_loop_time());
+	/* A negative deadline reads as 0, never as an error code. */
+	cio_handle *past;
+	cr_assert_eq(cio_call_at(loop, -EINVAL, count_cb, &n, &past), 0);
+	cr_assert_eq(cio_handle_when(past), 0);
+	cr_assert_eq(cio_handle_cancel(past), 1);
+	cio_handle_unref(past);
 
 	/* Due with `at` and armed after it: runs after it, and stops. */
 	cr_assert_eq(cio_call_at(loop, deadline, stop_loop, loop, NULL), 0);

@@ -365,6 +365,7 @@ Test(loop, free_of_running_loop_is_refused)
 	cr_assert_eq(cio_call_soon(loop, free_running_cb, loop, NULL), 0);
 	cr_assert_eq(cio_loop_run_forever(loop), 0);
 	cr_assert_eq(rep.n, 1);
+	cr_assert_eq(rep.kind[0], CIO_REPORT_MISUSE);
 	cr_assert_eq(rep.error[0], -EBUSY);
 	cr_assert_not(cio_loop_is_closed(loop));
 	cr_assert_eq(cio_call_soon(loop, count_cb, &n, NULL), 0);

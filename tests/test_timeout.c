@@ -593,3 +593,42 @@ Test(timeout, loop_closes_with_open_scope)
 	th_leak_check();
 	cr_assert_eq(reports, 1);
 }
+
+/* -- a task that returns inside a scope ------------------------------------ */
+
+static intptr_t leaves_scope_open(void *arg)
+{
+	(void)arg;
+	struct cio_timeout to = CIO_TIMEOUT_INIT;
+	cr_assert_eq(cio_timeout_enter_after(&to, 5 * MS), 0);
+	return 7; /* no cio_timeout_exit(): the timer points into this stack */
+}
+
+/* Runs on the stack the misbehaving task gave back, past that task's
+ * deadline: a timer still armed there would fire into this frame. */
+static intptr_t reuses_the_stack(void *arg)
+{
+	(void)arg;
+	volatile char scribble[512];
+	memset((char *)scribble, 0x5a, sizeof(scribble));
+	cr_assert_eq(cio_sleep(20 * MS), 0);
+	cr_assert_eq(cio_task_cancelling(cio_current_task()), 0);
+	return scribble[0];
+}
+
+Test(timeout, returning_inside_a_scope_is_caught)
+{
+	cio_loop *loop = th_loop_new();
+	struct th_reports rep;
+
+	th_collect_reports(loop, &rep);
+	cr_assert_eq(th_run(loop, leaves_scope_open, NULL), 7);
+	cr_assert_eq(rep.n, 1);
+	cr_assert_eq(rep.kind[0], CIO_REPORT_MISUSE);
+	cr_assert(strstr(rep.message[0], "timeout scope") != NULL,
+		  "message: %s", rep.message[0]);
+	cr_assert_eq(th_run(loop, reuses_the_stack, NULL), 0x5a);
+	cr_assert_eq(rep.n, 1);
+	th_loop_free(loop);
+	th_leak_check();
+}

@@ -341,3 +341,47 @@ Test(timers, heap_pop_due_respects_now)
 	cr_assert_eq(cio__timer_pop_due(&h, 2), &a);
 	cio__timer_heap_destroy(&h);
 }
+
+/* Dropping every timer that lies in a range of memory (a returned task's
+ * stack) must not read those timers: their memory is scribbled over here
+ * before the call, and what stays must still be a heap popping in
+ * (deadline, sequence) order. */
+Test(timers, heap_del_range_never_reads_the_dropped_timers)
+{
+	static struct model m;
+	const int lo = 400, hi = 900;
+
+	cio__timer_heap_init(&m.h);
+	for (int i = 0; i < NT; i++) {
+		cio__timer_init(&m.t[i], nofire);
+		/* Few distinct deadlines: many ties to order by sequence. */
+		cr_assert_eq(cio__timer_add(&m.h, &m.t[i],
+					    (int64_t)(rng() % 16)), 0);
+		m.armed[i] = true;
+	}
+	/* Stale memory: a sequence number and slot that would corrupt the
+	 * ordering if anything read them. */
+	memset(&m.t[lo], 0xa5, (size_t)(hi - lo) * sizeof(m.t[0]));
+	size_t n = cio__timer_del_range(&m.h, &m.t[lo], &m.t[hi]);
+	cr_assert_eq(n, (size_t)(hi - lo));
+	for (int i = lo; i < hi; i++)
+		m.armed[i] = false;
+	for (size_t i = 0; i < m.h.n; i++) {
+		struct cio__timer *t = m.h.v[i].t;
+		cr_assert(t < &m.t[lo] || t >= &m.t[hi]);
+		cr_assert_eq(t->slot, i);
+		if (i > 0)
+			cr_assert_not(key_before(t, m.h.v[(i - 1) / 4].t));
+	}
+	struct cio__timer *prev = NULL, *t;
+	size_t popped = 0;
+	while ((t = cio__timer_pop_due(&m.h, INT64_MAX))) {
+		if (prev)
+			cr_assert(key_before(prev, t), "pop order");
+		prev = t;
+		popped++;
+	}
+	cr_assert_eq(popped, (size_t)(NT - (hi - lo)));
+	cr_assert_eq(cio__timer_del_range(&m.h, &m.t[0], &m.t[NT]), 0);
+	cio__timer_heap_destroy(&m.h);
+}
