@@ -11,7 +11,9 @@
  *    be inspected and must still be released.
  * 3. A loop is bound to the first thread that runs it; futures, tasks and
  *    handles of a loop are used on that thread only. The one exception is
- *    cio_call_soon_threadsafe().
+ *    cio_call_soon_threadsafe(). Create, run, close and free a loop on one
+ *    thread: the io_uring ring's registered fd and the thread's current
+ *    loop (cio_loop_current()) belong to that thread.
  * 4. Handles: cio_call_* give you a handle only when `out` is not NULL; you
  *    then own one reference and release it with cio_handle_unref(), before
  *    or after the callback runs. The loop keeps its own reference while the
