@@ -1,63 +1,9 @@
 /* cio_as_completed_*: asyncio.as_completed as an iterator. */
 #include "helpers/harness.h"
 #include "runtime/combinators.h"
-#include "runtime/loop_internal.h"
 
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
-
-/* Close and free `loop`, checking nothing of it is still referenced:
- * a combinator that forgot a reference shows up here. */
-static void loop_free_checked(cio_loop *loop)
-{
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
-}
-
-struct child {
-	int64_t delay;
-	int64_t until; /* absolute, when set */
-	intptr_t value;
-	bool saw_cancel;
-};
-
-static intptr_t child_fn(void *arg)
-{
-	struct child *c = arg;
-	int rc = c->until ? cio_sleep_until(c->until) : cio_sleep(c->delay);
-	if (rc == -ECANCELED) {
-		c->saw_cancel = true;
-		return -ECANCELED;
-	}
-	return c->value;
-}
-
-static void spawn_children(struct child *c, cio_task **t, cio_future **f,
-			   size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		cr_assert_eq(cio_spawn(&t[i], child_fn, &c[i], NULL), 0);
-		f[i] = cio_task_future(t[i]);
-	}
-}
-
-static void finish_children(cio_task **t, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		cio_task_cancel(t[i]);
-		intptr_t v = cio_await_task(t[i]);
-		(void)v;
-		cio_task_unref(t[i]);
-	}
-}
-
-static void run(cio_task_fn fn, void *arg)
-{
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, fn, arg), 0);
-	loop_free_checked(loop);
-}
 
 /* -- ordering --------------------------------------------------------------- */
 
@@ -67,7 +13,7 @@ static intptr_t order_body(void *arg)
 	/* Absolute deadlines: the order does not depend on when each child
 	 * got to start. */
 	int64_t base = cio_deadline_after(50 * MS);
-	struct child c[4] = {
+	struct th_child c[4] = {
 		{ .until = base + 40 * MS, .value = 0 },
 		{ .until = base + 10 * MS, .value = 1 },
 		{ .until = base + 30 * MS, .value = 2 },
@@ -78,7 +24,7 @@ static intptr_t order_body(void *arg)
 	cio_future *f[4], *next;
 	cio_as_completed *it;
 
-	spawn_children(c, t, f, 4);
+	th_spawn_children(c, t, f, 4);
 	cr_assert_eq(cio_as_completed_new(&it, f, 4, CIO_NO_DEADLINE), 0);
 	for (int i = 0; i < 4; i++) {
 		intptr_t v = -1;
@@ -91,13 +37,13 @@ static intptr_t order_body(void *arg)
 	cr_assert_null(next);
 	cr_assert_eq(cio_as_completed_next(it, &next), 0, "stays exhausted");
 	cio_as_completed_free(it);
-	finish_children(t, 4);
+	th_finish_children(t, 4);
 	return 0;
 }
 
 Test(as_completed, completion_order)
 {
-	run(order_body, NULL);
+	th_run_checked(order_body, NULL);
 	th_leak_check();
 }
 
@@ -135,9 +81,7 @@ static intptr_t done_first_body(void *arg)
 
 Test(as_completed, already_done_first)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, done_first_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(done_first_body);
 	th_leak_check();
 }
 
@@ -146,7 +90,7 @@ Test(as_completed, already_done_first)
 static intptr_t timeout_body(void *arg)
 {
 	(void)arg;
-	struct child c[3] = {
+	struct th_child c[3] = {
 		{ .delay = LONG_SLEEP, .value = 0 },
 		{ .delay = 0, .value = 1 },
 		{ .delay = 400 * MS, .value = 2 },
@@ -155,7 +99,7 @@ static intptr_t timeout_body(void *arg)
 	cio_future *f[3], *next;
 	cio_as_completed *it;
 
-	spawn_children(c, t, f, 3);
+	th_spawn_children(c, t, f, 3);
 	int64_t start = cio_loop_time();
 	cr_assert_eq(cio_as_completed_new(&it, f, 3,
 					  cio_deadline_after(100 * MS)), 0);
@@ -171,13 +115,13 @@ static intptr_t timeout_body(void *arg)
 	cr_assert_eq(cio_as_completed_next(it, &next), -ETIMEDOUT);
 	cr_assert_not(c[0].saw_cancel);
 	cio_as_completed_free(it);
-	finish_children(t, 3);
+	th_finish_children(t, 3);
 	return 0;
 }
 
 Test(as_completed, deadline_times_out)
 {
-	run(timeout_body, NULL);
+	th_run_checked(timeout_body, NULL);
 	th_leak_check();
 }
 
@@ -185,7 +129,7 @@ Test(as_completed, deadline_times_out)
 static intptr_t timeout_queued_body(void *arg)
 {
 	(void)arg;
-	struct child c[3] = {
+	struct th_child c[3] = {
 		{ .delay = 0, .value = 0 },
 		{ .delay = LONG_SLEEP, .value = 1 },
 		{ .delay = 1 * MS, .value = 2 },
@@ -194,7 +138,7 @@ static intptr_t timeout_queued_body(void *arg)
 	cio_future *f[3], *next;
 	cio_as_completed *it;
 
-	spawn_children(c, t, f, 3);
+	th_spawn_children(c, t, f, 3);
 	int64_t deadline = cio_deadline_after(100 * MS);
 	cr_assert_eq(cio_as_completed_new(&it, f, 3, deadline), 0);
 	/* Both are done and queued in the iterator (its callbacks were
@@ -209,13 +153,13 @@ static intptr_t timeout_queued_body(void *arg)
 	cr_assert_eq(next, f[2]);
 	cr_assert_eq(cio_as_completed_next(it, &next), -ETIMEDOUT);
 	cio_as_completed_free(it);
-	finish_children(t, 3);
+	th_finish_children(t, 3);
 	return 0;
 }
 
 Test(as_completed, deadline_hands_out_earlier_completions)
 {
-	run(timeout_queued_body, NULL);
+	th_run_checked(timeout_queued_body, NULL);
 	th_leak_check();
 }
 
@@ -263,9 +207,7 @@ static intptr_t just_in_time_body(void *arg)
 
 Test(as_completed, completed_as_deadline_fires)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, just_in_time_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(just_in_time_body);
 	th_leak_check();
 }
 
@@ -301,9 +243,7 @@ static intptr_t deadline_passed_body(void *arg)
 
 Test(as_completed, deadline_already_passed)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, deadline_passed_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(deadline_passed_body);
 	th_leak_check();
 }
 
@@ -356,9 +296,7 @@ static intptr_t cancel_body(void *arg)
 
 Test(as_completed, cancel_while_waiting)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, cancel_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(cancel_body);
 	th_leak_check();
 }
 
@@ -383,9 +321,7 @@ static intptr_t cancel_pending_body(void *arg)
 
 Test(as_completed, cancel_pending_on_entry)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, cancel_pending_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(cancel_pending_body);
 	th_leak_check();
 }
 
@@ -394,7 +330,7 @@ Test(as_completed, cancel_pending_on_entry)
 static intptr_t free_early_body(void *arg)
 {
 	(void)arg;
-	struct child c[2] = {
+	struct th_child c[2] = {
 		{ .delay = 1 * MS, .value = 0 },
 		{ .delay = 2 * MS, .value = 1 },
 	};
@@ -402,52 +338,40 @@ static intptr_t free_early_body(void *arg)
 	cio_future *f[2];
 	cio_as_completed *it;
 
-	spawn_children(c, t, f, 2);
+	th_spawn_children(c, t, f, 2);
 	cr_assert_eq(cio_as_completed_new(&it, f, 2,
 					  cio_deadline_after(LONG_SLEEP)), 0);
 	cio_as_completed_free(it);
 	cr_assert_eq(cio_await_task(t[0]), 0);
 	cr_assert_eq(cio_await_task(t[1]), 1);
-	finish_children(t, 2);
+	th_finish_children(t, 2);
 	return 0;
 }
 
 Test(as_completed, free_before_exhausted)
 {
-	run(free_early_body, NULL);
+	th_run_checked(free_early_body, NULL);
 	th_leak_check();
-}
-
-static void count_report(cio_loop *loop, const struct cio_report *r,
-			 void *arg)
-{
-	(void)loop;
-	if (r->kind == CIO_REPORT_TASK_PENDING_AT_CLOSE)
-		++*(int *)arg;
 }
 
 Test(as_completed, loop_closed_while_waiting)
 {
-	cio_loop *loop = th_loop_new();
-	int reports = 0;
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	cio_future *f;
 	cio_task *t;
 	struct consumer c = { 0 };
 
-	cio_loop_set_exception_handler(loop, count_report, &reports);
 	cr_assert_eq(cio_future_new(loop, &f), 0);
 	cr_assert_eq(cio_as_completed_new(&c.it, &f, 1,
 					  cio_deadline_after(LONG_SLEEP)), 0);
 	cr_assert_eq(cio_spawn(&t, consumer_fn, &c, NULL), 0);
-	cio_loop_stop(loop);
-	cr_assert_eq(cio_loop_run_forever(loop), 0);
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(reports, 1);
+	th_loop_close_pending(loop);
+	cr_assert_eq(rep.pending_at_close, 1);
 	cio_as_completed_free(c.it);
 	cio_future_unref(f);
 	cio_task_unref(t);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
+	th_loop_free_closed(loop);
 	th_leak_check();
 }
 
@@ -472,7 +396,7 @@ static intptr_t empty_body(void *arg)
 
 Test(as_completed, empty)
 {
-	run(empty_body, NULL);
+	th_run_checked(empty_body, NULL);
 	th_leak_check();
 }
 
@@ -502,9 +426,7 @@ static intptr_t busy_body(void *arg)
 
 Test(as_completed, second_waiter_is_busy)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, busy_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(busy_body);
 	th_leak_check();
 }
 
@@ -552,7 +474,7 @@ Test(as_completed, bad_arguments)
 		     "closed loop");
 	cio_future_unref(a);
 	cio_future_unref(b);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	cio_loop_free(other);
 	th_leak_check();
 }

@@ -98,6 +98,22 @@ static intptr_t registers_task(void *arg)
 }
 #endif
 
+/* One round of the arithmetic in many_locals_task(). A macro, not a
+ * function: the ten stay plain locals, free to live in registers. */
+#define MIX(a, b, c, d, e, f, g, h, i, j)                                      \
+	do {                                                                   \
+		a += 1;                                                        \
+		b += a;                                                        \
+		c ^= b;                                                        \
+		d += c;                                                        \
+		e -= d;                                                        \
+		f += e;                                                        \
+		g ^= f;                                                        \
+		h += g;                                                        \
+		i -= h;                                                        \
+		j += i;                                                        \
+	} while (0)
+
 /* Many live integers: whatever the compiler keeps in callee-saved
  * registers across the await must come back intact. */
 static intptr_t many_locals_task(void *arg)
@@ -109,31 +125,13 @@ static intptr_t many_locals_task(void *arg)
 	for (int i = 0; i < 1000; i++) {
 		if (cio_yield() != 0)
 			return -EIO;
-		a += 1;
-		b += a;
-		c ^= b;
-		d += c;
-		e -= d;
-		f += e;
-		g ^= f;
-		h += g;
-		i2 -= h;
-		j += i2;
+		MIX(a, b, c, d, e, f, g, h, i2, j);
 	}
 	/* The same arithmetic without awaits. */
 	unsigned long A = s, B = s * 3, C = s ^ 0x5555, D = s + 7, E = s * s,
 		      F = ~s, G = s << 3, H = s - 11, I = s * 13, J = s | 0x100;
 	for (int i = 0; i < 1000; i++) {
-		A += 1;
-		B += A;
-		C ^= B;
-		D += C;
-		E -= D;
-		F += E;
-		G ^= F;
-		H += G;
-		I -= H;
-		J += I;
+		MIX(A, B, C, D, E, F, G, H, I, J);
 		asm volatile("" ::: "memory");
 	}
 	if (a != A || b != B || c != C || d != D || e != E || f != F ||
@@ -142,6 +140,15 @@ static intptr_t many_locals_task(void *arg)
 	return (intptr_t)s;
 }
 
+/* Step i of float_task()'s arithmetic; a macro for the reason MIX is. */
+#define FLOAT_MIX(acc, prod, ld, fl, x, i)                                     \
+	do {                                                                   \
+		acc += x / i;                                                  \
+		prod *= 1.0 + 1e-7 * x;                                        \
+		ld += (long double)i * 0.25L;                                  \
+		fl *= 1.0001f;                                                 \
+	} while (0)
+
 static intptr_t float_task(void *arg)
 {
 	double x = (double)(intptr_t)arg, acc = 0.0, prod = 1.0;
@@ -149,10 +156,7 @@ static intptr_t float_task(void *arg)
 	float fl = 0.5f;
 
 	for (int i = 1; i <= 1000; i++) {
-		acc += x / i;
-		prod *= 1.0 + 1e-7 * x;
-		ld += (long double)i * 0.25L;
-		fl *= 1.0001f;
+		FLOAT_MIX(acc, prod, ld, fl, x, i);
 		if (cio_yield() != 0)
 			return -EIO;
 	}
@@ -160,12 +164,8 @@ static intptr_t float_task(void *arg)
 	double racc = 0.0, rprod = 1.0;
 	long double rld = 1.0L;
 	float rfl = 0.5f;
-	for (int i = 1; i <= 1000; i++) {
-		racc += rx / i;
-		rprod *= 1.0 + 1e-7 * rx;
-		rld += (long double)i * 0.25L;
-		rfl *= 1.0001f;
-	}
+	for (int i = 1; i <= 1000; i++)
+		FLOAT_MIX(racc, rprod, rld, rfl, rx, i);
 	if (acc != racc || prod != rprod || ld != rld || fl != rfl)
 		return -EFAULT;
 	return (intptr_t)arg;

@@ -1,39 +1,16 @@
 /* cio_gather / cio_gather_results: asyncio.gather semantics. */
 #include "helpers/harness.h"
 #include "runtime/combinators.h"
-#include "runtime/loop_internal.h"
 
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
 
-/* Close and free `loop`, checking nothing of it is still referenced:
- * a combinator that forgot a reference shows up here. */
-static void loop_free_checked(cio_loop *loop)
-{
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
-}
-
-struct reports {
-	int never_retrieved;
-	int other;
-};
-
-static void on_report(cio_loop *loop, const struct cio_report *r, void *arg)
-{
-	struct reports *rep = arg;
-	(void)loop;
-	if (r->kind == CIO_REPORT_ERROR_NEVER_RETRIEVED)
-		rep->never_retrieved++;
-	else
-		rep->other++;
-}
-
 /* A child: sleeps `delay` (or until `until`, when set), records its
  * finishing rank, returns `value`.
  * When cancelled it records that, and either lets it out or ignores it
- * (then sleeps `after` ms and returns `value` anyway). */
+ * (then sleeps `after` ms and returns `value` anyway).
+ * Not a struct th_child: the clean-up awaits (even with `after` 0), which
+ * is what a gather must wait for, and a th_child does not. */
 struct child {
 	int64_t delay;
 	int64_t until;
@@ -65,9 +42,17 @@ static intptr_t child_fn(void *arg)
 
 static cio_task *spawn_child(struct child *c)
 {
-	cio_task *t = NULL;
-	cr_assert_eq(cio_spawn(&t, child_fn, c, NULL), 0);
-	return t;
+	return th_spawn(NULL, child_fn, c, NULL);
+}
+
+/* Spawn n children and point f[i] at their futures. */
+static void spawn_children(struct child *c, cio_task **t, cio_future **f,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		t[i] = spawn_child(&c[i]);
+		f[i] = cio_task_future(t[i]);
+	}
 }
 
 static void unref_all(cio_task **t, size_t n)
@@ -89,12 +74,10 @@ static intptr_t order_body(void *arg)
 	/* Absolute deadlines: the order does not depend on when each child
 	 * got to start. */
 	int64_t base = cio_deadline_after(50 * MS);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 3; i++)
 		c[i] = (struct child){ .until = base + (3 - i) * 10 * MS,
 				       .value = 100 + i, .rank = &rank };
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 3);
 	cr_assert_eq(cio_gather(&g, f, 3, 0), 0);
 	cr_assert_not(cio_future_done(g));
 	cr_assert_null(cio_gather_results(g), "pending gather has no results");
@@ -114,9 +97,7 @@ static intptr_t order_body(void *arg)
 
 Test(gather, order_preserved_reverse_completion)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, order_body, NULL), 0);
-	loop_free_checked(loop);
+	th_run_checked(order_body, NULL);
 	th_leak_check();
 }
 
@@ -133,10 +114,7 @@ static intptr_t fail_fast_body(void *arg)
 	cio_task *t[3];
 	cio_future *f[3], *g;
 
-	for (int i = 0; i < 3; i++) {
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 3);
 	cr_assert_eq(cio_gather(&g, f, 3, 0), 0);
 	cr_assert_eq(cio_await(g), -EIO);
 	cr_assert_null(cio_gather_results(g), "failed gather has no results");
@@ -155,11 +133,9 @@ static intptr_t fail_fast_body(void *arg)
 
 Test(gather, first_error_fails_at_once)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	cr_assert_eq(th_run(loop, fail_fast_body, NULL), 0);
-	loop_free_checked(loop);
+	struct th_report_counts rep;
+
+	th_run_checked_counting(fail_fast_body, NULL, &rep);
 	cr_assert_eq(rep.never_retrieved, 0, "the gather read the error");
 	cr_assert_eq(rep.other, 0);
 	th_leak_check();
@@ -176,10 +152,7 @@ static intptr_t two_errors_body(void *arg)
 	cio_task *t[2];
 	cio_future *f[2], *g;
 
-	for (int i = 0; i < 2; i++) {
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 2);
 	cr_assert_eq(cio_gather(&g, f, 2, 0), 0);
 	cr_assert_eq(cio_await(g), -EIO);
 	/* cio_wait reads nothing; the gather's callbacks, registered first,
@@ -194,11 +167,9 @@ static intptr_t two_errors_body(void *arg)
 
 Test(gather, later_errors_marked_retrieved)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	cr_assert_eq(th_run(loop, two_errors_body, NULL), 0);
-	loop_free_checked(loop);
+	struct th_report_counts rep;
+
+	th_run_checked_counting(two_errors_body, NULL, &rep);
 	cr_assert_eq(rep.never_retrieved, 0);
 	th_leak_check();
 }
@@ -217,10 +188,7 @@ static intptr_t return_errors_body(void *arg)
 	cio_task *t[4];
 	cio_future *f[4], *g;
 
-	for (int i = 0; i < 4; i++) {
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 4);
 	cr_assert_eq(cio_gather(&g, f, 4, CIO_GATHER_RETURN_ERRORS), 0);
 	unref_all(t, 4);
 	cr_assert_eq(cio_sleep(10 * MS), 0);
@@ -239,11 +207,9 @@ static intptr_t return_errors_body(void *arg)
 
 Test(gather, return_errors_stores_errors)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	cr_assert_eq(th_run(loop, return_errors_body, NULL), 0);
-	loop_free_checked(loop);
+	struct th_report_counts rep;
+
+	th_run_checked_counting(return_errors_body, NULL, &rep);
 	cr_assert_eq(rep.never_retrieved, 0);
 	th_leak_check();
 }
@@ -260,10 +226,7 @@ static intptr_t cancelled_child_body(void *arg)
 	cio_task *t[2];
 	cio_future *f[2], *g;
 
-	for (int i = 0; i < 2; i++) {
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 2);
 	cr_assert_eq(cio_gather(&g, f, 2, 0), 0);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(t[1]), 1);
@@ -282,9 +245,7 @@ static intptr_t cancelled_child_body(void *arg)
 
 Test(gather, cancelled_child_cancels_gather)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, cancelled_child_body, NULL), 0);
-	loop_free_checked(loop);
+	th_run_checked(cancelled_child_body, NULL);
 	th_leak_check();
 }
 
@@ -313,10 +274,7 @@ static intptr_t cancel_gather_body(void *arg)
 	cio_task *t[3], *waiter = NULL;
 	cio_future *f[3], *g;
 
-	for (int i = 0; i < 3; i++) {
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 3);
 	cr_assert_eq(cio_gather(&g, f, 3, cc->flags), 0);
 	cr_assert_eq(cio_spawn(&waiter, await_gather, g, NULL), 0);
 	cr_assert_eq(cio_yield(), 0); /* children and waiter park */
@@ -352,13 +310,7 @@ static intptr_t cancel_gather_body(void *arg)
 
 static void run_cancel_case(struct cancel_case cc)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	cr_assert_eq(th_run(loop, cancel_gather_body, &cc), 0);
-	loop_free_checked(loop);
-	cr_assert_eq(rep.never_retrieved, 0);
-	cr_assert_eq(rep.other, 0);
+	th_run_checked_no_reports(cancel_gather_body, &cc);
 }
 
 Test(gather, cancel_cancels_children)
@@ -417,9 +369,7 @@ static intptr_t cancel_too_late_body(void *arg)
 
 Test(gather, cancel_after_children_done_is_noop)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, cancel_too_late_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(cancel_too_late_body);
 	th_leak_check();
 }
 
@@ -468,17 +418,13 @@ static intptr_t nested_body(void *arg)
 
 Test(gather, nested)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, nested_body, NULL), 0);
-	loop_free_checked(loop);
+	th_run_checked(nested_body, NULL);
 	th_leak_check();
 }
 
 Test(gather, nested_cancel_reaches_grandchildren)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, nested_body, (void *)1), 0);
-	loop_free_checked(loop);
+	th_run_checked(nested_body, (void *)1);
 	th_leak_check();
 }
 
@@ -498,15 +444,14 @@ Test(gather, empty_is_done_at_once)
 	cr_assert_eq(cio_loop_run_until_complete(loop, g), 0);
 	cr_assert_eq(cio_future_loop(g), loop);
 	cio_future_unref(g);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	th_leak_check();
 }
 
 Test(gather, already_done_children)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	cio_future *f[3], *g;
 
 	for (int i = 0; i < 3; i++)
@@ -531,7 +476,7 @@ Test(gather, already_done_children)
 
 	for (int i = 0; i < 3; i++)
 		cio_future_unref(f[i]);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	cr_assert_eq(rep.never_retrieved, 0);
 	th_leak_check();
 }
@@ -562,7 +507,7 @@ Test(gather, plain_futures_and_duplicates)
 	cr_assert_eq(r[3], 9);
 	cio_future_unref(b);
 	cio_future_unref(g);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	th_leak_check();
 }
 
@@ -577,10 +522,7 @@ static intptr_t freed_early_body(void *arg)
 	cio_task *t[2];
 	cio_future *f[2], *g;
 
-	for (int i = 0; i < 2; i++) {
-		t[i] = spawn_child(&c[i]);
-		f[i] = cio_task_future(t[i]);
-	}
+	spawn_children(c, t, f, 2);
 	cr_assert_eq(cio_gather(&g, f, 2, 0), 0);
 	cio_future_unref(g);
 	cr_assert_eq(cio_await_task(t[0]), 1);
@@ -591,9 +533,7 @@ static intptr_t freed_early_body(void *arg)
 
 Test(gather, freed_before_children_done)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, freed_early_body, NULL), 0);
-	loop_free_checked(loop);
+	th_run_checked(freed_early_body, NULL);
 	th_leak_check();
 }
 
@@ -601,9 +541,8 @@ Test(gather, freed_before_children_done)
  * unlinks it cleanly (ASan checks the rest). */
 Test(gather, released_after_loop_close)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	struct child c = { .delay = LONG_SLEEP, .value = 1 };
 	cio_future *pf, *g;
 	cio_task *t = spawn_child(&c);
@@ -611,15 +550,12 @@ Test(gather, released_after_loop_close)
 	cr_assert_eq(cio_future_new(loop, &pf), 0);
 	cio_future *f[2] = { cio_task_future(t), pf };
 	cr_assert_eq(cio_gather(&g, f, 2, 0), 0);
-	cio_loop_stop(loop);
-	cr_assert_eq(cio_loop_run_forever(loop), 0);
-	cr_assert_eq(cio_loop_close(loop), 0);
+	th_loop_close_pending(loop);
 	cr_assert_eq(rep.other, 1, "the child task was pending at close");
 	cio_future_unref(g);
 	cio_future_unref(pf);
 	cio_task_unref(t);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
+	th_loop_free_closed(loop);
 	th_leak_check();
 }
 
@@ -655,7 +591,7 @@ Test(gather, bad_arguments)
 	cr_assert_eq(cio_gather(&g, &b, 1, 0), -EINVAL, "closed loop");
 	cio_future_unref(a);
 	cio_future_unref(b);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	cio_loop_free(other);
 	th_leak_check();
 }

@@ -1,86 +1,22 @@
 /* cio_shield: asyncio.shield semantics. */
 #include "helpers/harness.h"
 #include "runtime/combinators.h"
-#include "runtime/loop_internal.h"
 
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
-
-/* Close and free `loop`, checking nothing of it is still referenced:
- * a combinator that forgot a reference shows up here. */
-static void loop_free_checked(cio_loop *loop)
-{
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
-}
-
-struct reports {
-	int never_retrieved;
-	int other;
-	cio_future *last;
-};
-
-static void on_report(cio_loop *loop, const struct cio_report *r, void *arg)
-{
-	struct reports *rep = arg;
-	(void)loop;
-	if (r->kind == CIO_REPORT_ERROR_NEVER_RETRIEVED) {
-		rep->never_retrieved++;
-		rep->last = r->future;
-	} else {
-		rep->other++;
-	}
-}
-
-struct inner {
-	int64_t delay;
-	intptr_t value;
-	bool saw_cancel;
-	bool finished;
-};
-
-static intptr_t inner_fn(void *arg)
-{
-	struct inner *in = arg;
-	if (cio_sleep(in->delay) == -ECANCELED) {
-		in->saw_cancel = true;
-		return -ECANCELED;
-	}
-	in->finished = true;
-	return in->value;
-}
-
-static cio_task *spawn_inner(struct inner *in)
-{
-	cio_task *t;
-	cr_assert_eq(cio_spawn(&t, inner_fn, in, NULL), 0);
-	return t;
-}
-
-static void run_checked(cio_task_fn fn, void *arg)
-{
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	cr_assert_eq(th_run(loop, fn, arg), 0);
-	loop_free_checked(loop);
-	cr_assert_eq(rep.never_retrieved, 0);
-	cr_assert_eq(rep.other, 0);
-}
 
 /* -- mirroring -------------------------------------------------------------- */
 
 static intptr_t mirror_body(void *arg)
 {
 	(void)arg;
-	struct inner ok = { .delay = 1 * MS, .value = 31 };
-	struct inner bad = { .delay = 1 * MS, .value = -EIO };
-	struct inner slow = { .delay = LONG_SLEEP };
+	struct th_child ok = { .delay = 1 * MS, .value = 31 };
+	struct th_child bad = { .delay = 1 * MS, .value = -EIO };
+	struct th_child slow = { .delay = LONG_SLEEP };
 	cio_future *outer;
 	cio_task *t;
 
-	t = spawn_inner(&ok);
+	t = th_spawn_child(&ok);
 	cr_assert_eq(cio_shield(cio_task_future(t), &outer), 0);
 	cr_assert_not(cio_future_done(outer));
 	cr_assert_eq(cio_await(outer), 31);
@@ -88,14 +24,14 @@ static intptr_t mirror_body(void *arg)
 	cio_task_unref(t);
 
 	/* The error reaches the outer future; reading it there is enough. */
-	t = spawn_inner(&bad);
+	t = th_spawn_child(&bad);
 	cr_assert_eq(cio_shield(cio_task_future(t), &outer), 0);
 	cio_task_unref(t);
 	cr_assert_eq(cio_await(outer), -EIO);
 	cio_future_unref(outer);
 
 	/* Inner cancelled (not through the shield): outer cancelled too. */
-	t = spawn_inner(&slow);
+	t = th_spawn_child(&slow);
 	cr_assert_eq(cio_shield(cio_task_future(t), &outer), 0);
 	cr_assert_eq(cio_yield(), 0);
 	cio_task_cancel(t);
@@ -109,18 +45,17 @@ static intptr_t mirror_body(void *arg)
 
 Test(shield, mirrors_inner)
 {
-	run_checked(mirror_body, NULL);
+	th_run_checked_no_reports(mirror_body, NULL);
 	th_leak_check();
 }
 
 /* Unread error on the outer future: reported once, for the outer. */
 Test(shield, unread_error_reported_for_outer)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	cio_future *inner, *outer;
 
-	cio_loop_set_exception_handler(loop, on_report, &rep);
 	cr_assert_eq(cio_future_new(loop, &inner), 0);
 	cr_assert_eq(cio_shield(inner, &outer), 0);
 	cio_future_set_error(inner, -EIO);
@@ -140,8 +75,9 @@ Test(shield, unread_error_reported_for_outer)
 	cr_assert_eq(rep.never_retrieved, 0, "inner's error moved on");
 	cio_future_unref(outer);
 	cr_assert_eq(rep.never_retrieved, 1);
-	cr_assert_eq(rep.last, outer, "reported for the outer future");
-	loop_free_checked(loop);
+	cr_assert_eq(rep.last_never_retrieved, outer,
+		     "reported for the outer future");
+	th_loop_free_checked(loop);
 	th_leak_check();
 }
 
@@ -149,11 +85,10 @@ Test(shield, unread_error_reported_for_outer)
 
 Test(shield, inner_already_done)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	cio_future *in[3], *outer;
 
-	cio_loop_set_exception_handler(loop, on_report, &rep);
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(cio_future_new(loop, &in[i]), 0);
 	cio_future_set_result(in[0], 4);
@@ -177,7 +112,7 @@ Test(shield, inner_already_done)
 
 	for (int i = 0; i < 3; i++)
 		cio_future_unref(in[i]);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	cr_assert_eq(rep.never_retrieved, 0);
 	th_leak_check();
 }
@@ -199,8 +134,8 @@ static intptr_t waiter_fn(void *arg)
 static intptr_t outer_cancel_body(void *arg)
 {
 	bool via_task = arg != NULL;
-	struct inner in = { .delay = 50 * MS, .value = 17 };
-	cio_task *t = spawn_inner(&in), *w;
+	struct th_child in = { .delay = 50 * MS, .value = 17 };
+	cio_task *t = th_spawn_child(&in), *w;
 	struct waiter wa;
 
 	cr_assert_eq(cio_shield(cio_task_future(t), &wa.outer), 0);
@@ -226,13 +161,13 @@ static intptr_t outer_cancel_body(void *arg)
 
 Test(shield, cancel_outer_inner_continues)
 {
-	run_checked(outer_cancel_body, NULL);
+	th_run_checked_no_reports(outer_cancel_body, NULL);
 	th_leak_check();
 }
 
 Test(shield, cancel_awaiting_task_inner_continues)
 {
-	run_checked(outer_cancel_body, (void *)1);
+	th_run_checked_no_reports(outer_cancel_body, (void *)1);
 	th_leak_check();
 }
 
@@ -242,8 +177,8 @@ Test(shield, cancel_awaiting_task_inner_continues)
 static intptr_t late_error_body(void *arg)
 {
 	bool release_outer_early = arg != NULL;
-	struct inner in = { .delay = 5 * MS, .value = -EIO };
-	cio_task *t = spawn_inner(&in);
+	struct th_child in = { .delay = 5 * MS, .value = -EIO };
+	cio_task *t = th_spawn_child(&in);
 	cio_future *tf = cio_task_future(t), *outer;
 
 	cr_assert_eq(cio_shield(tf, &outer), 0);
@@ -264,13 +199,13 @@ static intptr_t late_error_body(void *arg)
 
 Test(shield, inner_error_after_outer_cancelled_not_reported)
 {
-	run_checked(late_error_body, NULL);
+	th_run_checked_no_reports(late_error_body, NULL);
 	th_leak_check();
 }
 
 Test(shield, inner_error_after_outer_released_not_reported)
 {
-	run_checked(late_error_body, (void *)1);
+	th_run_checked_no_reports(late_error_body, (void *)1);
 	th_leak_check();
 }
 
@@ -291,30 +226,26 @@ Test(shield, holds_inner_reference)
 	cio_future_unref(inner);
 	cr_assert_eq(cio_loop_run_until_complete(loop, outer), 3);
 	cio_future_unref(outer);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	th_leak_check();
 }
 
 /* Released after its loop closed with the inner task pending. */
 Test(shield, released_after_loop_close)
 {
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	struct inner in = { .delay = LONG_SLEEP };
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
+	struct th_child in = { .delay = LONG_SLEEP };
 	cio_future *outer;
 	cio_task *t;
 
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	t = spawn_inner(&in);
+	t = th_spawn_child(&in);
 	cr_assert_eq(cio_shield(cio_task_future(t), &outer), 0);
-	cio_loop_stop(loop);
-	cr_assert_eq(cio_loop_run_forever(loop), 0);
-	cr_assert_eq(cio_loop_close(loop), 0);
+	th_loop_close_pending(loop);
 	cr_assert_eq(rep.other, 1);
 	cio_task_unref(t);
 	cio_future_unref(outer);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
+	th_loop_free_closed(loop);
 	th_leak_check();
 }
 

@@ -8,36 +8,19 @@
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
 
-static int never_retrieved, pending_at_close;
-
-static void count_reports(cio_loop *loop, const struct cio_report *r,
-			  void *arg)
-{
-	(void)loop;
-	(void)arg;
-	if (r->kind == CIO_REPORT_ERROR_NEVER_RETRIEVED)
-		never_retrieved++;
-	else if (r->kind == CIO_REPORT_TASK_PENDING_AT_CLOSE)
-		pending_at_close++;
-}
-
-static cio_loop *setup(void)
-{
-	cio_loop *loop = th_loop_new();
-	never_retrieved = pending_at_close = 0;
-	cio_loop_set_exception_handler(loop, count_reports, NULL);
-	return loop;
-}
+/* Not a local of run_task(): a task body checks it while the loop runs. */
+static struct th_report_counts reports;
 
 static void run_task(cio_task_fn fn)
 {
-	cio_loop *loop = setup();
+	cio_loop *loop = th_loop_new_counting(&reports);
 	cr_assert_eq(th_run(loop, fn, NULL), 0);
 	th_loop_free(loop);
 	th_leak_check();
-	cr_assert_eq(never_retrieved, 0, "never retrieved: %d", never_retrieved);
-	cr_assert_eq(pending_at_close, 0, "pending at close: %d",
-		     pending_at_close);
+	cr_assert_eq(reports.never_retrieved, 0, "never retrieved: %d",
+		     reports.never_retrieved);
+	cr_assert_eq(reports.pending_at_close, 0, "pending at close: %d",
+		     reports.pending_at_close);
 }
 
 static void assert_clean(void)
@@ -327,6 +310,27 @@ Test(task_group, cancelled_child_is_not_a_failure)
 
 /* -- the parent cancelled from outside ------------------------------------- */
 
+/* How each test below begins: a task that cancels this one 5 ms from now
+ * (not through any group), then a new group. Returns that task. */
+static cio_task *start_outside_cancel(cio_task_group **g)
+{
+	cio_task *c;
+
+	cr_assert_eq(cio_spawn(&c, cancel_later, cio_current_task(), NULL), 0);
+	cr_assert_eq(cio_task_group_new(g), 0);
+	return c;
+}
+
+/* And how it ends: free the group, reap the canceller, and check that
+ * this task carries on with no cancellation left. */
+static void end_outside_cancel(cio_task_group *g, cio_task *c)
+{
+	cio_task_group_free(g);
+	cr_assert_eq(cio_await_task(c), 0);
+	cio_task_unref(c);
+	assert_clean();
+}
+
 static intptr_t outside_cancel_in_wait(void *arg)
 {
 	(void)arg;
@@ -334,8 +338,7 @@ static intptr_t outside_cancel_in_wait(void *arg)
 	cio_task *kids[3], *c;
 	cio_task *self = cio_current_task();
 
-	cr_assert_eq(cio_spawn(&c, cancel_later, self, NULL), 0);
-	cr_assert_eq(cio_task_group_new(&g), 0);
+	c = start_outside_cancel(&g);
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(cio_task_group_spawn(g, &kids[i], sleep_forever,
 						  NULL, NULL), 0);
@@ -352,10 +355,7 @@ static intptr_t outside_cancel_in_wait(void *arg)
 	cr_assert_eq(cio_task_uncancel(self), 0);
 	cr_assert_eq(cio_task_group_spawn(g, NULL, fail_now, NULL, NULL),
 		     -EINVAL);
-	cio_task_group_free(g);
-	cr_assert_eq(cio_await_task(c), 0);
-	cio_task_unref(c);
-	assert_clean();
+	end_outside_cancel(g, c);
 	return 0;
 }
 
@@ -372,8 +372,7 @@ static intptr_t outside_cancel_in_body(void *arg)
 	cio_task *kid, *c;
 	cio_task *self = cio_current_task();
 
-	cr_assert_eq(cio_spawn(&c, cancel_later, self, NULL), 0);
-	cr_assert_eq(cio_task_group_new(&g), 0);
+	c = start_outside_cancel(&g);
 	cr_assert_eq(cio_task_group_spawn(g, &kid, sleep_forever, NULL, NULL),
 		     0);
 	cr_assert_eq(cio_sleep(LONG_SLEEP), -ECANCELED);
@@ -381,10 +380,7 @@ static intptr_t outside_cancel_in_body(void *arg)
 	cr_assert(cio_task_cancelled(kid));
 	cr_assert_eq(cio_task_uncancel(self), 0);
 	cio_task_unref(kid);
-	cio_task_group_free(g);
-	cr_assert_eq(cio_await_task(c), 0);
-	cio_task_unref(c);
-	assert_clean();
+	end_outside_cancel(g, c);
 	return 0;
 }
 
@@ -401,17 +397,13 @@ static intptr_t outside_cancel_handled(void *arg)
 	cio_task *c;
 	cio_task *self = cio_current_task();
 
-	cr_assert_eq(cio_spawn(&c, cancel_later, self, NULL), 0);
-	cr_assert_eq(cio_task_group_new(&g), 0);
+	c = start_outside_cancel(&g);
 	cr_assert_eq(cio_task_group_spawn(g, NULL, fail_soon,
 					  (void *)(intptr_t)0, NULL), 0);
 	cr_assert_eq(cio_sleep(LONG_SLEEP), -ECANCELED);
 	cr_assert_eq(cio_task_uncancel(self), 0);
 	cr_assert_eq(cio_task_group_wait(g), 0);
-	cio_task_group_free(g);
-	cr_assert_eq(cio_await_task(c), 0);
-	cio_task_unref(c);
-	assert_clean();
+	end_outside_cancel(g, c);
 	return 0;
 }
 
@@ -428,18 +420,14 @@ static intptr_t outside_cancel_and_error(void *arg)
 	cio_task *c;
 	cio_task *self = cio_current_task();
 
-	cr_assert_eq(cio_spawn(&c, cancel_later, self, NULL), 0);
-	cr_assert_eq(cio_task_group_new(&g), 0);
+	c = start_outside_cancel(&g);
 	cr_assert_eq(cio_task_group_spawn(g, NULL, fail_when_cancelled,
 					  (void *)(intptr_t)-EIO, NULL), 0);
 	cr_assert_eq(cio_task_group_wait(g), -EIO);
 	cr_assert_eq(cio_task_cancelling(self), 1);
 	cr_assert_eq(cio_yield(), -ECANCELED);
 	cr_assert_eq(cio_task_uncancel(self), 0);
-	cio_task_group_free(g);
-	cr_assert_eq(cio_await_task(c), 0);
-	cio_task_unref(c);
-	assert_clean();
+	end_outside_cancel(g, c);
 	return 0;
 }
 
@@ -645,13 +633,13 @@ static intptr_t free_running(void *arg)
 
 Test(task_group, free_with_running_children)
 {
-	cio_loop *loop = setup();
+	cio_loop *loop = th_loop_new_counting(&reports);
 	cr_assert_eq(th_run(loop, free_running, NULL), 0);
 	th_loop_free(loop);
 	th_leak_check();
 	/* The -EPIPE child had no other holder: reported, not lost. */
-	cr_assert_eq(never_retrieved, 1);
-	cr_assert_eq(pending_at_close, 0);
+	cr_assert_eq(reports.never_retrieved, 1);
+	cr_assert_eq(reports.pending_at_close, 0);
 }
 
 static cio_task_group *leaked_group;
@@ -686,21 +674,21 @@ static intptr_t short_main(void *arg)
 
 Test(task_group, free_after_loop_closed)
 {
-	cio_loop *loop = setup();
+	cio_loop *loop = th_loop_new_counting(&reports);
 	cr_assert_eq(th_run(loop, abandon_group, NULL), 0);
 	th_loop_free(loop);
-	cr_assert_eq(pending_at_close, 1);
+	cr_assert_eq(reports.pending_at_close, 1);
 	cio_task_group_free(leaked_group);
 	leaked_group = NULL;
 	th_leak_check();
 
 	/* The parent parked in wait() when the loop closes. */
-	loop = setup();
+	loop = th_loop_new_counting(&reports);
 	struct cio_task_opts o = { .loop = loop };
 	cr_assert_eq(cio_spawn(NULL, group_waiter, NULL, &o), 0);
 	cr_assert_eq(th_run(loop, short_main, NULL), 0);
 	th_loop_free(loop);
-	cr_assert_eq(pending_at_close, 2);
+	cr_assert_eq(reports.pending_at_close, 2);
 	cio_task_group_free(leaked_group);
 	leaked_group = NULL;
 	th_leak_check();
@@ -726,7 +714,7 @@ static intptr_t outlive_parent(void *arg)
 	cr_assert_eq(cio_await_task(p), 0);
 	cio_task_unref(p);
 	cr_assert_eq(cio_sleep(10 * MS), 0);
-	cr_assert_eq(never_retrieved, 1);
+	cr_assert_eq(reports.never_retrieved, 1);
 	cr_assert_eq(cio_task_group_errors(g, NULL, 0), 1);
 	cio_task_group_free(g);
 	return 0;
@@ -734,11 +722,11 @@ static intptr_t outlive_parent(void *arg)
 
 Test(task_group, child_fails_after_parent_ended)
 {
-	cio_loop *loop = setup();
+	cio_loop *loop = th_loop_new_counting(&reports);
 	cr_assert_eq(th_run(loop, outlive_parent, NULL), 0);
 	th_loop_free(loop);
 	th_leak_check();
-	cr_assert_eq(never_retrieved, 1);
+	cr_assert_eq(reports.never_retrieved, 1);
 }
 
 /* -- bad input ------------------------------------------------------------------ */
@@ -788,7 +776,7 @@ static intptr_t bad_input(void *arg)
 
 Test(task_group, bad_input)
 {
-	cio_loop *loop = setup();
+	cio_loop *loop = th_loop_new_counting(&reports);
 	cio_loop *other = th_loop_new();
 	cio_task_group *g = (cio_task_group *)1;
 
@@ -798,5 +786,5 @@ Test(task_group, bad_input)
 	th_loop_free(other);
 	th_loop_free(loop);
 	th_leak_check();
-	cr_assert_eq(never_retrieved, 0);
+	cr_assert_eq(reports.never_retrieved, 0);
 }

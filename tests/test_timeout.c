@@ -6,32 +6,15 @@
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
 
-static int reports;
-
-static void count_reports(cio_loop *loop, const struct cio_report *r,
-			  void *arg)
-{
-	(void)loop;
-	(void)r;
-	(void)arg;
-	reports++;
-}
-
-static cio_loop *setup(void)
-{
-	cio_loop *loop = th_loop_new();
-	reports = 0;
-	cio_loop_set_exception_handler(loop, count_reports, NULL);
-	return loop;
-}
-
 static void run_task(cio_task_fn fn)
 {
-	cio_loop *loop = setup();
+	struct th_report_counts reports;
+	cio_loop *loop = th_loop_new_counting(&reports);
 	cr_assert_eq(th_run(loop, fn, NULL), 0);
 	th_loop_free(loop);
 	th_leak_check();
-	cr_assert_eq(reports, 0, "unexpected loop reports: %d", reports);
+	cr_assert_eq(reports.total, 0, "unexpected loop reports: %d",
+		     reports.total);
 }
 
 /* The task may go on normally: no cancellation is left behind. */
@@ -552,7 +535,8 @@ Test(timeout, misuse)
 
 Test(timeout, outside_task)
 {
-	cio_loop *loop = setup();
+	struct th_report_counts reports;
+	cio_loop *loop = th_loop_new_counting(&reports);
 	struct cio_timeout to = CIO_TIMEOUT_INIT;
 
 	cr_assert_eq(cio_timeout_enter(&to, cio_deadline_after(MS)), -EPERM);
@@ -583,7 +567,8 @@ static intptr_t quick(void *arg)
 
 Test(timeout, loop_closes_with_open_scope)
 {
-	cio_loop *loop = setup();
+	struct th_report_counts reports;
+	cio_loop *loop = th_loop_new_counting(&reports);
 	struct cio_task_opts o = { .loop = loop };
 
 	/* Fire-and-forget: closing the loop tears it down (and reports). */
@@ -591,7 +576,7 @@ Test(timeout, loop_closes_with_open_scope)
 	cr_assert_eq(th_run(loop, quick, NULL), 0);
 	th_loop_free(loop);
 	th_leak_check();
-	cr_assert_eq(reports, 1);
+	cr_assert_eq(reports.total, 1);
 }
 
 /* -- a task that returns inside a scope ------------------------------------ */

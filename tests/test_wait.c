@@ -1,71 +1,16 @@
 /* cio_wait: asyncio.wait semantics. */
 #include "helpers/harness.h"
 #include "runtime/combinators.h"
-#include "runtime/loop_internal.h"
 
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
-
-/* Close and free `loop`, checking nothing of it is still referenced:
- * a combinator that forgot a reference shows up here. */
-static void loop_free_checked(cio_loop *loop)
-{
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
-}
-
-struct child {
-	int64_t delay;
-	intptr_t value;
-	bool saw_cancel;
-};
-
-static intptr_t child_fn(void *arg)
-{
-	struct child *c = arg;
-	if (cio_sleep(c->delay) == -ECANCELED) {
-		c->saw_cancel = true;
-		return -ECANCELED;
-	}
-	return c->value;
-}
-
-/* Spawn n children and point f[i] at their futures. */
-static void spawn_children(struct child *c, cio_task **t, cio_future **f,
-			   size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		cr_assert_eq(cio_spawn(&t[i], child_fn, &c[i], NULL), 0);
-		f[i] = cio_task_future(t[i]);
-	}
-}
-
-/* Cancel what still runs, await everything, drop the references. */
-static void finish_children(cio_task **t, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		cio_task_cancel(t[i]);
-		intptr_t v = cio_await_task(t[i]);
-		(void)v;
-		cio_task_error(t[i]);
-		cio_task_unref(t[i]);
-	}
-}
-
-static void run(cio_task_fn fn, void *arg)
-{
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, fn, arg), 0);
-	loop_free_checked(loop);
-}
 
 /* -- return_when ------------------------------------------------------------ */
 
 static intptr_t all_body(void *arg)
 {
 	(void)arg;
-	struct child c[3] = {
+	struct th_child c[3] = {
 		{ .delay = 6 * MS, .value = 1 },
 		{ .delay = 2 * MS, .value = 2 },
 		{ .delay = 4 * MS, .value = 3 },
@@ -74,7 +19,7 @@ static intptr_t all_body(void *arg)
 	cio_future *f[3], *done[3], *pending[3];
 	size_t nd = 99, np = 99;
 
-	spawn_children(c, t, f, 3);
+	th_spawn_children(c, t, f, 3);
 	cr_assert_eq(cio_wait(f, 3, CIO_NO_DEADLINE, CIO_ALL_COMPLETED, done,
 			      &nd, pending, &np), 0);
 	cr_assert_eq(nd, 3);
@@ -83,20 +28,20 @@ static intptr_t all_body(void *arg)
 		cr_assert_eq(done[i], f[i], "input order, not completion");
 		cr_assert(cio_future_done(f[i]));
 	}
-	finish_children(t, 3);
+	th_finish_children(t, 3);
 	return 0;
 }
 
 Test(wait, all_completed)
 {
-	run(all_body, NULL);
+	th_run_checked(all_body, NULL);
 	th_leak_check();
 }
 
 static intptr_t first_completed_body(void *arg)
 {
 	(void)arg;
-	struct child c[3] = {
+	struct th_child c[3] = {
 		{ .delay = LONG_SLEEP, .value = 1 },
 		{ .delay = 1 * MS, .value = 2 },
 		{ .delay = LONG_SLEEP, .value = 3 },
@@ -105,7 +50,7 @@ static intptr_t first_completed_body(void *arg)
 	cio_future *f[3], *done[3], *pending[3];
 	size_t nd, np;
 
-	spawn_children(c, t, f, 3);
+	th_spawn_children(c, t, f, 3);
 	cr_assert_eq(cio_wait(f, 3, CIO_NO_DEADLINE, CIO_FIRST_COMPLETED,
 			      done, &nd, pending, &np), 0);
 	cr_assert_eq(nd, 1);
@@ -115,20 +60,20 @@ static intptr_t first_completed_body(void *arg)
 	cr_assert_eq(pending[1], f[2]);
 	cr_assert_not(c[0].saw_cancel, "pending futures are left alone");
 	cr_assert_not(c[2].saw_cancel);
-	finish_children(t, 3);
+	th_finish_children(t, 3);
 	return 0;
 }
 
 Test(wait, first_completed)
 {
-	run(first_completed_body, NULL);
+	th_run_checked(first_completed_body, NULL);
 	th_leak_check();
 }
 
 static intptr_t first_exception_body(void *arg)
 {
 	(void)arg;
-	struct child c[3] = {
+	struct th_child c[3] = {
 		{ .delay = 1 * MS, .value = 1 },
 		{ .delay = 3 * MS, .value = -EIO },
 		{ .delay = LONG_SLEEP, .value = 3 },
@@ -137,7 +82,7 @@ static intptr_t first_exception_body(void *arg)
 	cio_future *f[3], *done[3], *pending[3];
 	size_t nd, np;
 
-	spawn_children(c, t, f, 3);
+	th_spawn_children(c, t, f, 3);
 	cr_assert_eq(cio_wait(f, 3, CIO_NO_DEADLINE, CIO_FIRST_EXCEPTION,
 			      done, &nd, pending, &np), 0);
 	cr_assert_eq(nd, 2, "a result alone did not end the wait");
@@ -146,13 +91,13 @@ static intptr_t first_exception_body(void *arg)
 	cr_assert_eq(np, 1);
 	cr_assert_eq(pending[0], f[2]);
 	cr_assert_eq(cio_future_error(f[1]), -EIO);
-	finish_children(t, 3);
+	th_finish_children(t, 3);
 	return 0;
 }
 
 Test(wait, first_exception)
 {
-	run(first_exception_body, NULL);
+	th_run_checked(first_exception_body, NULL);
 	th_leak_check();
 }
 
@@ -160,7 +105,7 @@ Test(wait, first_exception)
 static intptr_t first_exception_cancel_body(void *arg)
 {
 	(void)arg;
-	struct child c[2] = {
+	struct th_child c[2] = {
 		{ .delay = LONG_SLEEP, .value = 1 },
 		{ .delay = 10 * MS, .value = 2 },
 	};
@@ -168,7 +113,7 @@ static intptr_t first_exception_cancel_body(void *arg)
 	cio_future *f[2];
 	size_t nd, np;
 
-	spawn_children(c, t, f, 2);
+	th_spawn_children(c, t, f, 2);
 	cr_assert_eq(cio_yield(), 0);
 	cio_task_cancel(t[0]);
 	cr_assert_eq(cio_wait(f, 2, CIO_NO_DEADLINE, CIO_FIRST_EXCEPTION,
@@ -176,13 +121,13 @@ static intptr_t first_exception_cancel_body(void *arg)
 	cr_assert_eq(nd, 2);
 	cr_assert_eq(np, 0);
 	cr_assert(cio_task_cancelled(t[0]));
-	finish_children(t, 2);
+	th_finish_children(t, 2);
 	return 0;
 }
 
 Test(wait, first_exception_ignores_cancellation)
 {
-	run(first_exception_cancel_body, NULL);
+	th_run_checked(first_exception_cancel_body, NULL);
 	th_leak_check();
 }
 
@@ -217,9 +162,7 @@ static intptr_t satisfied_body(void *arg)
 
 Test(wait, already_satisfied)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, satisfied_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(satisfied_body);
 	th_leak_check();
 }
 
@@ -228,7 +171,7 @@ Test(wait, already_satisfied)
 static intptr_t timeout_body(void *arg)
 {
 	(void)arg;
-	struct child c[3] = {
+	struct th_child c[3] = {
 		{ .delay = 0, .value = 1 },
 		{ .delay = LONG_SLEEP, .value = 2 },
 		{ .delay = 400 * MS, .value = 3 },
@@ -237,7 +180,7 @@ static intptr_t timeout_body(void *arg)
 	cio_future *f[3], *done[3], *pending[3];
 	size_t nd, np;
 
-	spawn_children(c, t, f, 3);
+	th_spawn_children(c, t, f, 3);
 	int64_t start = cio_loop_time();
 	cr_assert_eq(cio_wait(f, 3, cio_deadline_after(100 * MS),
 			      CIO_ALL_COMPLETED, done, &nd, pending, &np), 0);
@@ -250,13 +193,13 @@ static intptr_t timeout_body(void *arg)
 	/* Not cancelled: the slow one still completes. */
 	cr_assert_not(c[1].saw_cancel);
 	cr_assert_eq(cio_await_task(t[2]), 3);
-	finish_children(t, 3);
+	th_finish_children(t, 3);
 	return 0;
 }
 
 Test(wait, deadline_returns_without_cancelling)
 {
-	run(timeout_body, NULL);
+	th_run_checked(timeout_body, NULL);
 	th_leak_check();
 }
 
@@ -282,9 +225,7 @@ static intptr_t deadline_passed_body(void *arg)
 
 Test(wait, deadline_already_passed)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, deadline_passed_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(deadline_passed_body);
 	th_leak_check();
 }
 
@@ -335,13 +276,13 @@ static intptr_t cancel_waiter_body(void *arg)
 
 Test(wait, cancel_waiter_leaves_futures)
 {
-	run(cancel_waiter_body, (void *)(intptr_t)3);
+	th_run_checked(cancel_waiter_body, (void *)(intptr_t)3);
 	th_leak_check();
 }
 
 Test(wait, cancel_waiter_many_futures)
 {
-	run(cancel_waiter_body, (void *)(intptr_t)16);
+	th_run_checked(cancel_waiter_body, (void *)(intptr_t)16);
 	th_leak_check();
 }
 
@@ -365,7 +306,7 @@ static intptr_t cancel_pending_body(void *arg)
 
 Test(wait, cancel_pending_on_entry)
 {
-	run(cancel_pending_body, NULL);
+	th_run_checked(cancel_pending_body, NULL);
 	th_leak_check();
 }
 
@@ -376,21 +317,21 @@ Test(wait, cancel_pending_on_entry)
 static intptr_t many_body(void *arg)
 {
 	int mode = (int)(intptr_t)arg;
-	struct child c[MANY];
+	struct th_child c[MANY];
 	cio_task *t[MANY];
 	cio_future *f[MANY], *done[MANY], *pending[MANY];
 	size_t nd, np;
 
 	/* First-completed: one child is quick, whenever the others start. */
 	for (int i = 0; i < MANY; i++)
-		c[i] = (struct child){ .delay = (MANY - i) * MS / 4,
-				       .value = i };
+		c[i] = (struct th_child){ .delay = (MANY - i) * MS / 4,
+					  .value = i };
 	if (mode == CIO_FIRST_COMPLETED) {
 		for (int i = 0; i < MANY - 1; i++)
 			c[i].delay = LONG_SLEEP;
 		c[MANY - 1].delay = 0;
 	}
-	spawn_children(c, t, f, MANY);
+	th_spawn_children(c, t, f, MANY);
 	cr_assert_eq(cio_wait(f, MANY, CIO_NO_DEADLINE, mode, done, &nd,
 			      pending, &np), 0);
 	if (mode == CIO_ALL_COMPLETED) {
@@ -404,36 +345,28 @@ static intptr_t many_body(void *arg)
 		for (int i = 0; i < MANY - 1; i++)
 			cr_assert_eq(pending[i], f[i]);
 	}
-	finish_children(t, MANY);
+	th_finish_children(t, MANY);
 	return 0;
 }
 
 Test(wait, many_all_completed)
 {
-	run(many_body, (void *)(intptr_t)CIO_ALL_COMPLETED);
+	th_run_checked(many_body, (void *)(intptr_t)CIO_ALL_COMPLETED);
 	th_leak_check();
 }
 
 Test(wait, many_first_completed)
 {
-	run(many_body, (void *)(intptr_t)CIO_FIRST_COMPLETED);
+	th_run_checked(many_body, (void *)(intptr_t)CIO_FIRST_COMPLETED);
 	th_leak_check();
 }
 
 /* The loop closes while a task waits: abandon releases everything (ASan
  * checks nothing leaks, heap nodes included). */
-static void count_report(cio_loop *loop, const struct cio_report *r,
-			 void *arg)
-{
-	(void)loop;
-	if (r->kind == CIO_REPORT_TASK_PENDING_AT_CLOSE)
-		++*(int *)arg;
-}
-
 Test(wait, loop_closed_while_waiting)
 {
-	cio_loop *loop = th_loop_new();
-	int pending_reports = 0;
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	cio_future *f[12];
 	cio_task *w[2];
 	struct waiter_arg wa[2] = {
@@ -441,21 +374,17 @@ Test(wait, loop_closed_while_waiting)
 		{ .f = f, .n = 12, .deadline = CIO_NO_DEADLINE },
 	};
 
-	cio_loop_set_exception_handler(loop, count_report, &pending_reports);
 	for (int i = 0; i < 12; i++)
 		cr_assert_eq(cio_future_new(loop, &f[i]), 0);
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(cio_spawn(&w[i], waiter_fn, &wa[i], NULL), 0);
-	cio_loop_stop(loop);
-	cr_assert_eq(cio_loop_run_forever(loop), 0);
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(pending_reports, 2);
+	th_loop_close_pending(loop);
+	cr_assert_eq(rep.pending_at_close, 2);
 	for (int i = 0; i < 12; i++)
 		cio_future_unref(f[i]);
 	for (int i = 0; i < 2; i++)
 		cio_task_unref(w[i]);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
+	th_loop_free_closed(loop);
 	th_leak_check();
 }
 
@@ -500,6 +429,6 @@ Test(wait, bad_arguments)
 	cio_future_unref(f);
 	cr_assert_eq(th_run(loop, bad_args_body, other), 0);
 	th_loop_free(other);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	th_leak_check();
 }

@@ -1,34 +1,9 @@
 /* cio_wait_for: asyncio.wait_for (Python 3.12 semantics). */
 #include "helpers/harness.h"
 #include "runtime/combinators.h"
-#include "runtime/loop_internal.h"
 
 #define MS CIO_NSEC_PER_MSEC
 #define LONG_SLEEP (10 * CIO_NSEC_PER_SEC)
-
-/* Close and free `loop`, checking nothing of it is still referenced:
- * a combinator that forgot a reference shows up here. */
-static void loop_free_checked(cio_loop *loop)
-{
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
-}
-
-struct reports {
-	int never_retrieved;
-	int other;
-};
-
-static void on_report(cio_loop *loop, const struct cio_report *r, void *arg)
-{
-	struct reports *rep = arg;
-	(void)loop;
-	if (r->kind == CIO_REPORT_ERROR_NEVER_RETRIEVED)
-		rep->never_retrieved++;
-	else
-		rep->other++;
-}
 
 /* Sleeps `delay`; when cancelled, cleans up (an await of its own) and then
  * returns `on_cancel`, which may be -ECANCELED or anything else. */
@@ -60,21 +35,11 @@ static intptr_t inner_fn(void *arg)
 
 static cio_task *spawn_inner(struct inner *in)
 {
-	cio_task *t;
-	cr_assert_eq(cio_spawn(&t, inner_fn, in, NULL), 0);
-	return t;
+	return th_spawn(NULL, inner_fn, in, NULL);
 }
 
-static void run_checked(cio_task_fn fn, void *arg)
-{
-	struct reports rep = { 0 };
-	cio_loop *loop = th_loop_new();
-	cio_loop_set_exception_handler(loop, on_report, &rep);
-	cr_assert_eq(th_run(loop, fn, arg), 0);
-	loop_free_checked(loop);
-	cr_assert_eq(rep.never_retrieved, 0, "wait_for read every outcome");
-	cr_assert_eq(rep.other, 0);
-}
+/* Most tests run with th_run_checked_no_reports(): wait_for reads every
+ * outcome it waited for, so no error may be reported as never retrieved. */
 
 /* -- in time ---------------------------------------------------------------- */
 
@@ -104,7 +69,7 @@ static intptr_t in_time_body(void *arg)
 
 Test(wait_for, completes_before_deadline)
 {
-	run_checked(in_time_body, NULL);
+	th_run_checked_no_reports(in_time_body, NULL);
 	th_leak_check();
 }
 
@@ -134,7 +99,7 @@ static intptr_t timeout_body(void *arg)
 
 Test(wait_for, timeout_cancels_and_waits)
 {
-	run_checked(timeout_body, NULL);
+	th_run_checked_no_reports(timeout_body, NULL);
 	th_leak_check();
 }
 
@@ -153,13 +118,13 @@ static intptr_t ignores_cancel_body(void *arg)
 
 Test(wait_for, inner_ignores_cancel_returns_value)
 {
-	run_checked(ignores_cancel_body, (void *)(intptr_t)77);
+	th_run_checked_no_reports(ignores_cancel_body, (void *)(intptr_t)77);
 	th_leak_check();
 }
 
 Test(wait_for, inner_fails_after_cancel_returns_error)
 {
-	run_checked(ignores_cancel_body, (void *)(intptr_t)-EIO);
+	th_run_checked_no_reports(ignores_cancel_body, (void *)(intptr_t)-EIO);
 	th_leak_check();
 }
 
@@ -205,11 +170,11 @@ static intptr_t passed_body(void *arg)
 
 Test(wait_for, deadline_already_passed)
 {
-	cio_loop *loop = th_loop_new();
-	struct reports rep = { 0 };
-	cio_loop_set_exception_handler(loop, on_report, &rep);
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
+
 	cr_assert_eq(th_run(loop, passed_body, loop), 0);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	cr_assert_eq(rep.never_retrieved, 0);
 	th_leak_check();
 }
@@ -263,13 +228,13 @@ static intptr_t caller_cancelled_body(void *arg)
 
 Test(wait_for, caller_cancelled)
 {
-	run_checked(caller_cancelled_body, NULL);
+	th_run_checked_no_reports(caller_cancelled_body, NULL);
 	th_leak_check();
 }
 
 Test(wait_for, caller_cancelled_inner_ignores)
 {
-	run_checked(caller_cancelled_body, (void *)1);
+	th_run_checked_no_reports(caller_cancelled_body, (void *)1);
 	th_leak_check();
 }
 
@@ -299,7 +264,7 @@ static intptr_t both_body(void *arg)
 
 Test(wait_for, caller_cancel_wins_over_timeout)
 {
-	run_checked(both_body, NULL);
+	th_run_checked_no_reports(both_body, NULL);
 	th_leak_check();
 }
 
@@ -319,9 +284,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(wait_for, cancel_pending_on_entry)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, pending_cancel_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(pending_cancel_body);
 	th_leak_check();
 }
 
@@ -347,9 +310,7 @@ static intptr_t other_cancel_body(void *arg)
 
 Test(wait_for, future_cancelled_by_other)
 {
-	cio_loop *loop = th_loop_new();
-	cr_assert_eq(th_run(loop, other_cancel_body, loop), 0);
-	loop_free_checked(loop);
+	th_run_checked_on_loop(other_cancel_body);
 	th_leak_check();
 }
 
@@ -404,13 +365,13 @@ static intptr_t race_handle_body(void *arg)
 
 Test(wait_for, race_call_at_armed_before)
 {
-	run_checked(race_handle_body, (void *)1);
+	th_run_checked_no_reports(race_handle_body, (void *)1);
 	th_leak_check();
 }
 
 Test(wait_for, race_call_at_armed_after)
 {
-	run_checked(race_handle_body, NULL);
+	th_run_checked_no_reports(race_handle_body, NULL);
 	th_leak_check();
 }
 
@@ -444,7 +405,7 @@ static intptr_t race_done_body(void *arg)
 
 Test(wait_for, race_completed_before_deadline_fires)
 {
-	run_checked(race_done_body, NULL);
+	th_run_checked_no_reports(race_done_body, NULL);
 	th_leak_check();
 }
 
@@ -473,39 +434,27 @@ static intptr_t race_task_body(void *arg)
 
 Test(wait_for, race_task_at_deadline)
 {
-	run_checked(race_task_body, NULL);
+	th_run_checked_no_reports(race_task_body, NULL);
 	th_leak_check();
 }
 
 /* The loop closes while a task waits: abandon unlinks and releases. */
-static void count_pending(cio_loop *loop, const struct cio_report *r,
-			  void *arg)
-{
-	(void)loop;
-	if (r->kind == CIO_REPORT_TASK_PENDING_AT_CLOSE)
-		++*(int *)arg;
-}
-
 Test(wait_for, loop_closed_while_waiting)
 {
-	cio_loop *loop = th_loop_new();
-	int reports = 0;
+	struct th_report_counts rep;
+	cio_loop *loop = th_loop_new_counting(&rep);
 	cio_future *f;
 	cio_task *w;
 	struct caller c = { .deadline = cio_deadline_after(LONG_SLEEP) };
 
-	cio_loop_set_exception_handler(loop, count_pending, &reports);
 	cr_assert_eq(cio_future_new(loop, &f), 0);
 	c.fut = f;
 	cr_assert_eq(cio_spawn(&w, caller_fn, &c, NULL), 0);
-	cio_loop_stop(loop);
-	cr_assert_eq(cio_loop_run_forever(loop), 0);
-	cr_assert_eq(cio_loop_close(loop), 0);
-	cr_assert_eq(reports, 1);
+	th_loop_close_pending(loop);
+	cr_assert_eq(rep.pending_at_close, 1);
 	cio_future_unref(f);
 	cio_task_unref(w);
-	cr_assert_eq(loop->objects, 0, "every future and task released");
-	cio_loop_free(loop);
+	th_loop_free_closed(loop);
 	th_leak_check();
 }
 
@@ -536,6 +485,6 @@ Test(wait_for, bad_arguments)
 	cio_future_unref(f);
 	cr_assert_eq(th_run(loop, bad_args_body, other), 0);
 	th_loop_free(other);
-	loop_free_checked(loop);
+	th_loop_free_checked(loop);
 	th_leak_check();
 }

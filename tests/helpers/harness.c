@@ -1,4 +1,6 @@
 #include "helpers/harness.h"
+/* loop->objects, for th_loop_free_closed(). */
+#include "runtime/loop_internal.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -160,4 +162,113 @@ void th_leak_check(void)
 	cr_assert_eq(__lsan_do_recoverable_leak_check(), 0,
 		     "LeakSanitizer found leaks (report above)");
 #endif
+}
+
+void th_loop_free_closed(cio_loop *loop)
+{
+	cr_assert_eq(loop->objects, 0, "every future and task released");
+	cio_loop_free(loop);
+}
+
+void th_loop_free_checked(cio_loop *loop)
+{
+	cr_assert_eq(cio_loop_close(loop), 0);
+	th_loop_free_closed(loop);
+}
+
+void th_loop_close_pending(cio_loop *loop)
+{
+	cio_loop_stop(loop);
+	cr_assert_eq(cio_loop_run_forever(loop), 0);
+	cr_assert_eq(cio_loop_close(loop), 0);
+}
+
+static void count(cio_loop *loop, const struct cio_report *rep, void *arg)
+{
+	struct th_report_counts *c = arg;
+	(void)loop;
+	c->total++;
+	if (rep->kind == CIO_REPORT_ERROR_NEVER_RETRIEVED) {
+		c->never_retrieved++;
+		c->last_never_retrieved = rep->future;
+	} else {
+		c->other++;
+		if (rep->kind == CIO_REPORT_TASK_PENDING_AT_CLOSE)
+			c->pending_at_close++;
+	}
+}
+
+cio_loop *th_loop_new_counting(struct th_report_counts *c)
+{
+	cio_loop *loop = th_loop_new();
+	memset(c, 0, sizeof(*c));
+	cio_loop_set_exception_handler(loop, count, c);
+	return loop;
+}
+
+void th_run_checked_counting(cio_task_fn fn, void *arg,
+			     struct th_report_counts *c)
+{
+	cio_loop *loop = c ? th_loop_new_counting(c) : th_loop_new();
+	cr_assert_eq(th_run(loop, fn, arg), 0);
+	th_loop_free_checked(loop);
+}
+
+void th_run_checked(cio_task_fn fn, void *arg)
+{
+	th_run_checked_counting(fn, arg, NULL);
+}
+
+void th_run_checked_no_reports(cio_task_fn fn, void *arg)
+{
+	struct th_report_counts c;
+
+	th_run_checked_counting(fn, arg, &c);
+	cr_assert_eq(c.never_retrieved, 0, "errors never retrieved: %d",
+		     c.never_retrieved);
+	cr_assert_eq(c.other, 0, "other reports: %d", c.other);
+}
+
+void th_run_checked_on_loop(cio_task_fn fn)
+{
+	cio_loop *loop = th_loop_new();
+	cr_assert_eq(th_run(loop, fn, loop), 0);
+	th_loop_free_checked(loop);
+}
+
+intptr_t th_child_fn(void *arg)
+{
+	struct th_child *c = arg;
+	int rc = c->until ? cio_sleep_until(c->until) : cio_sleep(c->delay);
+	if (rc == -ECANCELED) {
+		c->saw_cancel = true;
+		return -ECANCELED;
+	}
+	c->finished = true;
+	return c->value;
+}
+
+cio_task *th_spawn_child(struct th_child *c)
+{
+	return th_spawn(NULL, th_child_fn, c, NULL);
+}
+
+void th_spawn_children(struct th_child *c, cio_task **t, cio_future **f,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		t[i] = th_spawn_child(&c[i]);
+		f[i] = cio_task_future(t[i]);
+	}
+}
+
+void th_finish_children(cio_task **t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		cio_task_cancel(t[i]);
+		intptr_t v = cio_await_task(t[i]);
+		(void)v;
+		cio_task_error(t[i]);
+		cio_task_unref(t[i]);
+	}
 }

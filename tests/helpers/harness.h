@@ -59,4 +59,68 @@ int th_fork_capture(void (*fn)(void *arg), void *arg, char **err);
  * assertions in a .fini. */
 void th_leak_check(void);
 
+/* -- checked loops, report counts and sleeping children --------------------
+ *
+ * Mostly for the suites of the combinators (gather, wait, as_completed,
+ * wait_for, shield): their tests end by checking that the loop holds no
+ * object any more, since a combinator that forgot to release a reference
+ * shows up nowhere else. */
+
+/* Close and free `loop`, asserting the close succeeded and that nothing of
+ * it is still referenced. */
+void th_loop_free_checked(cio_loop *loop);
+/* The same for a loop the test closed itself (it releases what it still
+ * holds after the close, then calls this). */
+void th_loop_free_closed(cio_loop *loop);
+/* Run one iteration, so that the tasks spawned so far start and park, then
+ * close `loop` with them still pending: each is reported and torn down. */
+void th_loop_close_pending(cio_loop *loop);
+
+/* Reports delivered to a loop's exception handler, counted by kind, for
+ * the tests that need only how many (th_collect_reports() keeps each). */
+struct th_report_counts {
+	int total;
+	int never_retrieved;  /* CIO_REPORT_ERROR_NEVER_RETRIEVED */
+	int pending_at_close; /* CIO_REPORT_TASK_PENDING_AT_CLOSE */
+	int other;            /* every kind but ERROR_NEVER_RETRIEVED */
+	cio_future *last_never_retrieved; /* the future of the latest one */
+};
+/* th_loop_new() with its reports counted into *c (zeroed here). */
+cio_loop *th_loop_new_counting(struct th_report_counts *c);
+
+/* On a new loop, run fn(arg) to completion, assert it returned 0, then
+ * th_loop_free_checked(). The loop's reports go to the default handler
+ * (stderr). */
+void th_run_checked(cio_task_fn fn, void *arg);
+/* As th_run_checked(), with the loop's reports counted into *c (when c is
+ * not NULL) for the test to check afterwards. */
+void th_run_checked_counting(cio_task_fn fn, void *arg,
+			     struct th_report_counts *c);
+/* As th_run_checked(), and the loop must have reported nothing at all (no
+ * error left unread, no task pending at close, no misuse). */
+void th_run_checked_no_reports(cio_task_fn fn, void *arg);
+/* As th_run_checked(), with the new loop itself as fn's argument (for
+ * bodies that make plain futures on it). */
+void th_run_checked_on_loop(cio_task_fn fn);
+
+/* A child task (th_child_fn, argument a struct th_child): sleeps `delay`,
+ * or until `until` when that is set, then returns `value`. Cancelled, it
+ * records that and returns -ECANCELED at once. */
+struct th_child {
+	int64_t delay;
+	int64_t until; /* absolute, when set */
+	intptr_t value;
+	bool saw_cancel;
+	bool finished; /* slept to the end and returned `value` */
+};
+intptr_t th_child_fn(void *arg);
+/* Spawn one child on the current loop. */
+cio_task *th_spawn_child(struct th_child *c);
+/* Spawn n children on the current loop and point f[i] at t[i]'s future. */
+void th_spawn_children(struct th_child *c, cio_task **t, cio_future **f,
+		       size_t n);
+/* Cancel what still runs, await everything, read each error (so nothing
+ * is reported as never retrieved) and drop the references. */
+void th_finish_children(cio_task **t, size_t n);
+
 #endif
