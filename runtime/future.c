@@ -13,7 +13,8 @@ static const struct cio__future_ops plain_ops = {
 };
 
 static void run_callbacks(struct cio__work *w, bool discard);
-static void free_user_cbs(struct cio__list *head);
+static int remove_from(struct cio__list *head, cio_future_cb fn, void *arg,
+		       bool all);
 
 void cio__future_init(cio_future *fut, cio_loop *loop,
 		      const struct cio__future_ops *ops)
@@ -95,7 +96,7 @@ void cio__future_free(cio_future *fut)
 	/* Nothing may still wait on a future nobody references; a node left
 	 * here belongs to an object that forgot to unregister. Public
 	 * callbacks that never ran belong to the future and go with it. */
-	free_user_cbs(&fut->cbs);
+	remove_from(&fut->cbs, NULL, NULL, true);
 	cio__list_init(&fut->cbs);
 	if (fut->ops->destroy)
 		fut->ops->destroy(fut);
@@ -272,21 +273,6 @@ static void user_cb_run(struct cio__fut_cb *cb, cio_future *fut)
 	fn(fut, arg);
 }
 
-static void free_user_cbs(struct cio__list *head)
-{
-	struct cio__list *n, *next;
-
-	for (n = head->next; n != head; n = next) {
-		struct cio__fut_cb *cb =
-			cio__container_of(n, struct cio__fut_cb, link);
-		next = n->next;
-		if (cb->fn != user_cb_run)
-			continue;
-		cio__list_del(n);
-		free(cio__container_of(cb, struct user_cb, cb));
-	}
-}
-
 int cio_future_add_done_callback(cio_future *fut, cio_future_cb fn, void *arg)
 {
 	struct user_cb *u;
@@ -302,7 +288,10 @@ int cio_future_add_done_callback(cio_future *fut, cio_future_cb fn, void *arg)
 	return 0;
 }
 
-static int remove_from(struct cio__list *head, cio_future_cb fn, void *arg)
+/* Unlink and free the public callbacks registered as (fn, arg), or all of
+ * them; internal nodes are left alone. */
+static int remove_from(struct cio__list *head, cio_future_cb fn, void *arg,
+		       bool all)
 {
 	struct cio__list *n, *next;
 	int removed = 0;
@@ -314,7 +303,7 @@ static int remove_from(struct cio__list *head, cio_future_cb fn, void *arg)
 		if (cb->fn != user_cb_run)
 			continue;
 		struct user_cb *u = cio__container_of(cb, struct user_cb, cb);
-		if (u->fn == fn && u->arg == arg) {
+		if (all || (u->fn == fn && u->arg == arg)) {
 			cio__list_del(n);
 			free(u);
 			removed++;
@@ -330,8 +319,8 @@ int cio_future_remove_done_callback(cio_future *fut, cio_future_cb fn,
 
 	if (!fut)
 		return 0;
-	removed = remove_from(&fut->cbs, fn, arg);
+	removed = remove_from(&fut->cbs, fn, arg, false);
 	if (fut->batch)
-		removed += remove_from(fut->batch, fn, arg);
+		removed += remove_from(fut->batch, fn, arg, false);
 	return removed;
 }

@@ -40,13 +40,8 @@ intptr_t cio_await(cio_future *fut)
 	intptr_t v;
 	int ret;
 
-	if (!t)
-		return -EPERM;
-	if (!fut || fut->loop != t->fut.loop)
-		return -EINVAL;
-	if (fut == &t->fut)
-		return -EDEADLK;
-	if ((ret = cio__task_check_cancel(t)) < 0)
+	if ((ret = cio__await_check(t, fut)) < 0 ||
+	    (ret = cio__task_check_cancel(t)) < 0)
 		return ret;
 	if (fut->state != CIO__FUT_PENDING)
 		return cio__future_take(fut);

@@ -119,6 +119,20 @@ static inline void cio__task_resume_now(cio_task *task, intptr_t value)
 	cio__task_run(task);
 }
 
+/* What every await of a future checks first: a task to park (-EPERM), a
+ * future of its loop (-EINVAL), not itself (-EDEADLK). 0 when fine. */
+static inline int cio__await_check(const cio_task *task,
+				   const cio_future *fut)
+{
+	if (!task)
+		return -EPERM;
+	if (!fut || fut->loop != task->fut.loop)
+		return -EINVAL;
+	if (fut == &task->fut)
+		return -EDEADLK;
+	return 0;
+}
+
 /* Return -ECANCELED (and deliver it) if a cancellation is pending; 0
  * otherwise. Every await starts with it. */
 static inline int cio__task_check_cancel(cio_task *task)

@@ -20,12 +20,9 @@ intptr_t cio_wait_for(cio_future *fut, int64_t deadline)
 	intptr_t v;
 	int ret;
 
-	if (!t)
-		return -EPERM;
-	if (!fut || fut->loop != t->fut.loop)
-		return -EINVAL;
-	if (fut == &t->fut)
-		return -EDEADLK;
+	/* Bad arguments fail before a scope is opened for them. */
+	if ((ret = cio__await_check(t, fut)) < 0)
+		return ret;
 	if ((ret = cio_timeout_enter(&to, deadline)) < 0)
 		return ret;
 	v = cio_await(fut);
