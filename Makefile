@@ -55,6 +55,9 @@ PUBLIC_HEADERS := runtime/common.h runtime/loop.h runtime/future.h \
 	runtime/task.h
 PUBLIC_HEADERS += $(wildcard runtime/combinators.h runtime/timeout.h \
 	runtime/task_group.h)
+PUBLIC_HEADERS += io/file.h io/socket.h
+PUBLIC_HEADERS += runtime/executor.h io/dns.h
+PUBLIC_HEADERS += io/stream.h io/server.h
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 # Criterion cannot start under TSan (see tests/shim/criterion/criterion.h);

@@ -9,5 +9,11 @@
 #include "runtime/combinators.h"
 #include "runtime/timeout.h"
 #include "runtime/task_group.h"
+#include "runtime/executor.h"
+#include "io/file.h"
+#include "io/socket.h"
+#include "io/dns.h"
+#include "io/stream.h"
+#include "io/server.h"
 
 #endif

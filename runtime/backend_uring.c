@@ -21,6 +21,7 @@
  */
 #include "runtime/backend.h"
 #include "runtime/loop_internal.h"
+#include "runtime/uring_internal.h"
 
 #include <liburing.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ struct uring {
 	bool registered_fd;
 	bool enabled;
 	bool started;
+	unsigned inflight; /* ops whose last CQE has not arrived */
 	int wake_fd;
 	uint64_t wake_buf;
 	struct cio__op wake_op;
@@ -153,30 +155,41 @@ static int enable(struct uring *u)
 
 static void reap(struct uring *u);
 
-/* An SQE, flushing the submission queue when it is full. Never fails an
- * operation for lack of room: a full queue is submitted, and a kernel that
- * pushes back (CQ overflow backlog) is given completions until it takes
- * more. */
+/* Make room in a full submission queue: submit it. Kernels since 5.19
+ * do not push back but park what does not fit the CQ on an overflow
+ * list, in kernel memory, without bound: drain it as soon as it starts. */
+static int flush(struct uring *u)
+{
+	int ret = enable(u);
+	if (ret == 0)
+		ret = io_uring_submit(&u->ring);
+	if (ret == -EBUSY || ret == -EAGAIN || ret == -EINTR ||
+	    (ret >= 0 && (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
+			  IORING_SQ_CQ_OVERFLOW)))
+		reap(u);
+	else if (ret < 0)
+		return ret;
+	return 0;
+}
+
+/* `n` free SQEs (at most the ring's size), flushing as needed. Never
+ * fails an operation for lack of room. */
+static int reserve(struct uring *u, unsigned n)
+{
+	int ret;
+	while (io_uring_sq_space_left(&u->ring) < n)
+		if ((ret = flush(u)) < 0)
+			return ret;
+	return 0;
+}
+
 static struct io_uring_sqe *get_sqe(struct uring *u, int *err)
 {
 	struct io_uring_sqe *sqe;
 
-	while (!(sqe = io_uring_get_sqe(&u->ring))) {
-		int ret = enable(u);
-		if (ret == 0)
-			ret = io_uring_submit(&u->ring);
-		/* Kernels since 5.19 do not push back but park what does not
-		 * fit the CQ on an overflow list, in kernel memory, without
-		 * bound: drain it as soon as it starts. */
-		if (ret == -EBUSY || ret == -EAGAIN || ret == -EINTR ||
-		    (ret >= 0 && (IO_URING_READ_ONCE(*u->ring.sq.kflags) &
-				  IORING_SQ_CQ_OVERFLOW)))
-			reap(u);
-		else if (ret < 0) {
-			*err = ret;
+	while (!(sqe = io_uring_get_sqe(&u->ring)))
+		if ((*err = flush(u)) < 0)
 			return NULL;
-		}
-	}
 	return sqe;
 }
 
@@ -191,6 +204,7 @@ static int arm_wake(struct uring *u)
 	io_uring_prep_read(sqe, u->wake_fd, &u->wake_buf, sizeof(u->wake_buf),
 			   0);
 	io_uring_sqe_set_data(sqe, &u->wake_op);
+	u->inflight++;
 	return 0;
 }
 
@@ -227,7 +241,16 @@ static void reap(struct uring *u)
 			uint32_t flags = cqe->flags;
 			io_uring_cqe_seen(&u->ring, cqe);
 			if (!op)
-				continue; /* a cancel request's own CQE */
+				continue; /* a cancel or linked timeout */
+			if (!(flags & IORING_CQE_F_MORE))
+				u->inflight--;
+			/* A linked timeout ends its op with -ECANCELED; only
+			 * our own cancel request may mean that. */
+			if (res == -ECANCELED && !op->cancel_sent &&
+			    op->deadline != 0) {
+				res = -ETIMEDOUT;
+				op->timed_out = true;
+			}
 			op->res = res;
 			op->cqe_flags = flags;
 			op->done(op);
@@ -283,9 +306,35 @@ fail:
 	return ret;
 }
 
+/* Loop close: every operation still in flight may point into a task's
+ * stack or a record about to be freed, so cancel them all and wait for
+ * their last completions before the ring goes. Their owners have been
+ * abandoned (done is a no-op) by then. */
+static void drain(struct uring *u)
+{
+	struct io_uring_sqe *sqe;
+	int err = 0;
+
+	if (!u->started || !u->inflight)
+		return;
+	if ((sqe = get_sqe(u, &err))) {
+		io_uring_prep_cancel(sqe, NULL, IORING_ASYNC_CANCEL_ANY);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
+	while (u->inflight) {
+		struct io_uring_cqe *cqe;
+		int ret = io_uring_submit_and_wait(&u->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY && io_uring_peek_cqe(&u->ring, &cqe) != 0)
+			break; /* the kernel refuses: nothing more to wait for */
+		reap(u);
+	}
+}
+
 static void uring_destroy(void *data)
 {
 	struct uring *u = data;
+	drain(u);
 	io_uring_queue_exit(&u->ring);
 	close(u->wake_fd);
 	free(u);
@@ -332,13 +381,42 @@ static int uring_submit(void *data, struct cio__op *op)
 	struct uring *u = data;
 	struct io_uring_sqe *sqe;
 	int err = 0;
+	bool linked = op->deadline != 0;
+	/* A close first cancels what is in flight on the descriptor: a
+	 * hard link, so the close runs even when nothing was found. */
+	bool cancel_first = op->kind == CIO__OP_CLOSE;
 
-	if (op->kind != CIO__OP_NOP)
-		return -EOPNOTSUPP;
+	op->timed_out = false;
+	/* An op and its linked timeout go in one submission: a link cut by
+	 * a flush in between would leave the op without its deadline. */
+	if ((linked || cancel_first) && (err = reserve(u, 2)) < 0)
+		return err;
 	if (!(sqe = get_sqe(u, &err)))
 		return err;
-	io_uring_prep_nop(sqe);
+	if (cancel_first) {
+		io_uring_prep_cancel_fd(sqe, op->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data(sqe, NULL);
+		sqe->flags |= IOSQE_IO_HARDLINK;
+		sqe = io_uring_get_sqe(&u->ring); /* room made above */
+	}
+	if ((err = cio__uring_prep(sqe, op)) < 0) {
+		/* Nothing was queued: turn the SQE into a NOP nobody hears. */
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data(sqe, NULL);
+		return err;
+	}
 	io_uring_sqe_set_data(sqe, op);
+	u->inflight++;
+	if (linked) {
+		int64_t d = op->deadline;
+		sqe->flags |= IOSQE_IO_LINK;
+		op->be.ts.tv_sec = d / CIO_NSEC_PER_SEC;
+		op->be.ts.tv_nsec = d % CIO_NSEC_PER_SEC;
+		/* Room for it was made above. */
+		sqe = io_uring_get_sqe(&u->ring);
+		io_uring_prep_link_timeout(sqe, &op->be.ts, IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data(sqe, NULL);
+	}
 	return 0;
 }
 
@@ -353,6 +431,13 @@ static int uring_cancel(void *data, struct cio__op *op)
 	io_uring_prep_cancel(sqe, op, 0);
 	io_uring_sqe_set_data(sqe, NULL);
 	return 0;
+}
+
+struct io_uring *cio__uring_ring(cio_loop *loop)
+{
+	if (loop->be != &cio__backend_uring)
+		return NULL;
+	return &((struct uring *)loop->be_data)->ring;
 }
 
 static const char *uring_describe(void *data)

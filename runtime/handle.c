@@ -172,10 +172,34 @@ int64_t cio_handle_when(const cio_handle *h)
 	return h->timer.when;
 }
 
+/* Push `w` on the loop's inbox and wake the loop if it is about to sleep.
+ * -EINVAL once the loop has closed its inbox. */
+int cio__loop_post_threadsafe(cio_loop *loop, struct cio__work *w)
+{
+	struct cio__work *head;
+
+	/* `producers` keeps close from destroying the backend between our
+	 * push and our wake() below. */
+	atomic_fetch_add(&loop->producers, 1);
+	head = atomic_load(&loop->inbox);
+	do {
+		if (head == CIO__INBOX_CLOSED) {
+			atomic_fetch_sub(&loop->producers, 1);
+			return -EINVAL;
+		}
+		w->next = head;
+	} while (!atomic_compare_exchange_weak(&loop->inbox, &head, w));
+	if (atomic_load(&loop->sleeping) &&
+	    !atomic_exchange(&loop->wake_pending, 1))
+		loop->be->wake(loop->be_data);
+	atomic_fetch_sub(&loop->producers, 1);
+	return 0;
+}
+
 int cio_call_soon_threadsafe(cio_loop *loop, cio_callback cb, void *arg)
 {
 	cio_handle *h;
-	struct cio__work *head;
+	int ret;
 
 	if (!loop || !cb)
 		return -EINVAL;
@@ -189,24 +213,9 @@ int cio_call_soon_threadsafe(cio_loop *loop, cio_callback cb, void *arg)
 	h->refs = 1;
 	h->cancelled = h->ran = h->is_timer = false;
 	cio__timer_init(&h->timer, handle_fire);
-
-	/* `producers` keeps close from destroying the backend between our
-	 * push and our wake() below. */
-	atomic_fetch_add(&loop->producers, 1);
-	head = atomic_load(&loop->inbox);
-	do {
-		if (head == CIO__INBOX_CLOSED) {
-			atomic_fetch_sub(&loop->producers, 1);
-			free(h);
-			return -EINVAL;
-		}
-		h->work.next = head;
-	} while (!atomic_compare_exchange_weak(&loop->inbox, &head, &h->work));
-	if (atomic_load(&loop->sleeping) &&
-	    !atomic_exchange(&loop->wake_pending, 1))
-		loop->be->wake(loop->be_data);
-	atomic_fetch_sub(&loop->producers, 1);
-	return 0;
+	if ((ret = cio__loop_post_threadsafe(loop, &h->work)) < 0)
+		free(h);
+	return ret;
 }
 
 /* Take the whole stack at once; it is LIFO, so reverse it to keep the
@@ -235,7 +244,10 @@ void cio__loop_drain_inbox(cio_loop *loop)
 	w = take_inbox(loop, NULL);
 	while (w) {
 		struct cio__work *next = w->next;
-		cio__loop_obj_get(loop);
+		/* A handle's loop reference is taken here, on the loop's
+		 * thread; other posted work keeps its own accounting. */
+		if (w->fn == handle_run)
+			cio__loop_obj_get(loop);
 		cio__loop_schedule(loop, w);
 		w = next;
 	}
@@ -251,7 +263,10 @@ void cio__loop_close_inbox(cio_loop *loop)
 		sched_yield();
 	while (w) {
 		struct cio__work *next = w->next;
-		free(cio__container_of(w, cio_handle, work));
+		if (w->fn == handle_run)
+			free(cio__container_of(w, cio_handle, work));
+		else
+			w->fn(w, true);
 		w = next;
 	}
 }

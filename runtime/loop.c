@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,8 +39,23 @@ cio_loop *cio__loop_or_current(cio_loop *loop)
 	return loop ? loop : cio_loop_current();
 }
 
+/* As Python does at startup: a peer that goes away turns writes into
+ * -EPIPE instead of killing the process. A handler the program installed
+ * itself is left alone. */
+static void ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+	    !(sa.sa_flags & SA_SIGINFO)) {
+		sa.sa_handler = SIG_IGN;
+		sigaction(SIGPIPE, &sa, NULL);
+	}
+}
+
 int cio_loop_new(cio_loop **loopp, const struct cio_loop_opts *opts)
 {
+	static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
 	static const struct cio_loop_opts defaults;
 	cio_loop *loop;
 	int ret;
@@ -49,9 +65,12 @@ int cio_loop_new(cio_loop **loopp, const struct cio_loop_opts *opts)
 	*loopp = NULL;
 	if (!opts)
 		opts = &defaults;
-	if (opts->ring_entries > 32768 ||
+	if (opts->ring_entries > 32768 || opts->recv_buffers > 32768 ||
+	    (opts->recv_buffers & (opts->recv_buffers - 1)) ||
+	    opts->recv_buffer_size > (1u << 20) ||
 	    (unsigned)opts->backend > CIO_BACKEND_EPOLL)
 		return -EINVAL;
+	pthread_once(&sigpipe_once, ignore_sigpipe);
 	loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return -ENOMEM;
@@ -59,6 +78,8 @@ int cio_loop_new(cio_loop **loopp, const struct cio_loop_opts *opts)
 				   opts->stack_cache);
 	if (ret < 0)
 		goto fail;
+	loop->recv_buffers = opts->recv_buffers;
+	loop->recv_buffer_size = opts->recv_buffer_size;
 	cio__work_queue_init(&loop->ready);
 	cio__timer_heap_init(&loop->timers);
 	cio__list_init(&loop->tasks);
@@ -262,10 +283,12 @@ int cio_loop_close(cio_loop *loop)
 		t->fire(t);
 	cio__tasks_destroy_pending(loop);
 	discard_ready(loop);
+	cio__io_loop_close(loop);
 	/* The ring goes before the stacks: in-flight operations may point
 	 * into a parked task's stack until the kernel has cancelled them. */
 	loop->be->destroy(loop->be_data);
 	loop->be_data = NULL;
+	cio__io_loop_release(loop);
 	cio__timer_heap_destroy(&loop->timers);
 	cio__stack_pool_destroy(&loop->stacks);
 	cio__handle_cache_free(loop);

@@ -55,6 +55,12 @@ struct cio_loop_opts {
 	/* Idle stacks kept resident for reuse (default 256); idle stacks
 	 * beyond that give their memory back to the kernel. */
 	unsigned stack_cache;
+	/* io_uring provided buffer ring for multishot receives (streams on
+	 * sockets): buffers in the ring (default 1024, a power of two up to
+	 * 32768) and bytes per buffer (default 4096). Shared by every
+	 * connection of the loop; see io/recv_ring.h. */
+	unsigned recv_buffers;
+	unsigned recv_buffer_size;
 };
 
 /* Create a loop. The first loop created on a thread becomes that thread's

@@ -57,6 +57,11 @@ struct cio_loop {
 	cio_exception_handler handler;
 	void *handler_arg;
 
+	/* io/: per-loop state (listeners of multishot accept, the provided
+	 * buffer ring); released by cio__io_loop_close(). */
+	struct cio__io *io;
+	unsigned recv_buffers, recv_buffer_size; /* options, 0: default */
+
 	struct cio_handle *handle_cache;
 	unsigned handle_cache_len;
 	struct cio_task *task_cache;
@@ -85,6 +90,16 @@ void cio__loop_report(cio_loop *loop, enum cio_report_kind kind,
 		      cio_task *task, cio_future *fut, int error,
 		      const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* Thread-safe: queue `w` to run on the loop's thread (w->fn(w, false)),
+ * waking the loop if it sleeps. Work still queued when the loop closes is
+ * called with discard = true. -EINVAL once the loop is closed. */
+int cio__loop_post_threadsafe(cio_loop *loop, struct cio__work *w);
+
+/* Loop close, before the backend drains: io/ lets go of its state. */
+void cio__io_loop_close(cio_loop *loop);
+/* ... and after it: free what the kernel could still write into. */
+void cio__io_loop_release(cio_loop *loop);
 
 /* Drop cached handles (loop close / free). */
 void cio__handle_cache_free(cio_loop *loop);

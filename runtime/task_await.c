@@ -167,8 +167,23 @@ static void op_cancel(cio_task *t, void *ctx)
 	}
 }
 
+static void op_abandoned(struct cio__op *op)
+{
+	(void)op;
+}
+
+/* Loop close with the task parked: the task is about to be destroyed,
+ * but the operation may still complete while the backend drains. */
+static void op_abandon(cio_task *t, void *ctx)
+{
+	struct cio__op *op = ctx;
+	op->done = op_abandoned;
+	op_cancel(t, ctx);
+}
+
 static const struct cio__park_ops op_park = {
 	.cancel = op_cancel,
+	.abandon = op_abandon,
 };
 
 intptr_t cio__op_await(struct cio__op *op)
@@ -193,4 +208,34 @@ intptr_t cio__op_await(struct cio__op *op)
 	if (v == -ECANCELED)
 		t->cancel_pending = false;
 	return v;
+}
+
+static void op_cancel_later(cio_task *t, void *ctx)
+{
+	/* Stay parked; the cancellation waits for the next await. */
+	(void)t;
+	(void)ctx;
+}
+
+static const struct cio__park_ops op_park_uncancellable = {
+	.cancel = op_cancel_later,
+	.abandon = op_abandon,
+};
+
+intptr_t cio__op_await_uncancellable(struct cio__op *op)
+{
+	cio_task *t = cio__tls_task;
+	cio_loop *loop;
+	int ret;
+
+	if (!t)
+		return -EPERM;
+	loop = t->fut.loop;
+	op->done = op_done;
+	op->owner = t;
+	op->cancel_sent = false;
+	ret = loop->be->submit(loop->be_data, op);
+	if (ret < 0)
+		return ret;
+	return cio__task_park(&op_park_uncancellable, op);
 }

@@ -152,6 +152,9 @@ void cio__await_wakeup(struct cio__fut_cb *cb, cio_future *fut);
  * cancelled meanwhile, the operation is cancelled and the task still waits
  * for its completion; the operation's real result is returned. */
 intptr_t cio__op_await(struct cio__op *op);
+/* The same for an operation that must not be cut short (close): a cancel
+ * while it runs stays pending for the next await. */
+intptr_t cio__op_await_uncancellable(struct cio__op *op);
 
 /* Loop close: destroy every task still pending. */
 void cio__tasks_destroy_pending(cio_loop *loop);

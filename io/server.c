@@ -1,0 +1,500 @@
+/* TCP servers (an acceptor task plus one task per connection) and
+ * cio_open_connection(). */
+#include "io/server.h"
+#include "io/dns.h"
+#include "io/file.h"
+#include "io/socket.h"
+#include "io/stream_internal.h"
+#include "io/waitq.h"
+#include "runtime/loop_internal.h"
+#include "runtime/task_internal.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BACKOFF_MIN (10 * CIO_NSEC_PER_MSEC)
+#define BACKOFF_MAX (1 * CIO_NSEC_PER_SEC)
+
+struct cio_server {
+	cio_loop *loop;
+	int fd;                     /* listening socket; -1 once closed */
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	uint16_t port;
+	cio_server_handler handler;
+	void *arg;
+	struct cio_stream_opts sopts;
+	unsigned max_conns;
+	cio_task *acceptor;         /* until it ends */
+	bool acceptor_started;
+	bool accept_done;           /* the acceptor ended, socket closed */
+	bool closing;
+	bool exhausted;             /* in an EMFILE/ENFILE episode */
+	bool orphaned;              /* freed: the last task releases it */
+	struct cio__list conns;
+	unsigned nconns;
+	uint64_t accepted;
+	struct cio__waitq q;        /* a connection or the acceptor ended */
+};
+
+struct conn {
+	struct cio__list node;
+	cio_server *srv;
+	cio_stream *s;
+	cio_task *task;
+	bool started;
+	bool skip;                  /* cancelled before it started */
+};
+
+static bool idle(const cio_server *srv)
+{
+	return srv->accept_done && srv->nconns == 0;
+}
+
+static void maybe_release(cio_server *srv)
+{
+	if (srv->orphaned && idle(srv))
+		free(srv);
+}
+
+static void set_nodelay(int fd)
+{
+	int one = 1;
+	/* Best effort: a failure only costs latency. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* -- connections ------------------------------------------------------------- */
+
+static intptr_t conn_main(void *arg)
+{
+	struct conn *c = arg;
+	cio_server *srv = c->srv;
+	cio_task *self = c->task;
+
+	c->started = true;
+	if (!c->skip)
+		srv->handler(c->s, srv->arg);
+	/* Cancelled (the server is shutting down): drop what is unsent. */
+	if (cio_task_cancelling(self) > 0)
+		cio_stream_abort(c->s);
+	else
+		cio_stream_close(c->s);
+	while (cio_stream_wait_closed(c->s, CIO_NO_DEADLINE) == -ECANCELED)
+		cio_stream_abort(c->s);
+	cio_stream_free(c->s);
+	cio__list_del(&c->node);
+	srv->nconns--;
+	free(c);
+	cio_task_unref(self);
+	cio__waitq_wake_all(&srv->q, 0);
+	maybe_release(srv);
+	return 0;
+}
+
+/* Serve `fd` (which this takes over, also on failure). */
+static int start_conn(cio_server *srv, int fd)
+{
+	struct cio_task_opts o = { .loop = srv->loop };
+	struct conn *c;
+	int ret;
+
+	if (!(c = calloc(1, sizeof(*c)))) {
+		cio_close(fd);
+		return -ENOMEM;
+	}
+	if ((ret = cio_stream_new(&c->s, fd, &srv->sopts)) < 0) {
+		cio_close(fd);
+		free(c);
+		return ret;
+	}
+	c->srv = srv;
+	if ((ret = cio_spawn(&c->task, conn_main, c, &o)) < 0) {
+		cio_stream_free(c->s); /* closes fd */
+		free(c);
+		return ret;
+	}
+	cio__list_add_tail(&srv->conns, &c->node);
+	srv->nconns++;
+	return 0;
+}
+
+static void cancel_conns(cio_server *srv, unsigned *n)
+{
+	struct cio__list *it;
+
+	for (it = srv->conns.next; it != &srv->conns; it = it->next) {
+		struct conn *c = cio__container_of(it, struct conn, node);
+		if (c->skip)
+			continue;
+		/* A task cancelled before it starts never runs its body, and
+		 * the body is what closes the stream. */
+		if (c->started)
+			cio_task_cancel(c->task);
+		c->skip = true;
+		(*n)++;
+	}
+}
+
+/* -- the acceptor ------------------------------------------------------------ */
+
+/* accept(2) returns the network errors of the connection it dequeued:
+ * that connection is lost, the next one may be fine. */
+static bool per_connection_error(int err)
+{
+	switch (err) {
+	case -ECONNABORTED: case -EPROTO: case -ENETDOWN: case -ENOPROTOOPT:
+	case -EHOSTDOWN: case -ENONET: case -EHOSTUNREACH: case -EOPNOTSUPP:
+	case -ENETUNREACH: case -EPERM: case -EINTR: case -EAGAIN:
+	case -ETIMEDOUT: case -ECONNRESET:
+		return true;
+	}
+	return false;
+}
+
+static bool out_of_resources(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOBUFS ||
+	       err == -ENOMEM;
+}
+
+static intptr_t acceptor_main(void *arg)
+{
+	cio_server *srv = arg;
+	cio_task *self = srv->acceptor;
+	int64_t backoff = BACKOFF_MIN;
+	int fd;
+
+	srv->acceptor_started = true;
+	while (!srv->closing) {
+		if (srv->max_conns && srv->nconns >= srv->max_conns) {
+			cio__waitq_wait(&srv->q, CIO_NO_DEADLINE);
+			continue;
+		}
+		fd = cio_accept(srv->fd, NULL, NULL, CIO_NO_DEADLINE);
+		if (fd >= 0) {
+			backoff = BACKOFF_MIN;
+			srv->exhausted = false;
+			srv->accepted++;
+			if (srv->closing) {
+				cio_close(fd);
+				break;
+			}
+			set_nodelay(fd);
+			/* Out of memory: this client is dropped, not the
+			 * server. */
+			start_conn(srv, fd);
+			continue;
+		}
+		if (fd == -ECANCELED || per_connection_error(fd))
+			continue;
+		if (out_of_resources(fd)) {
+			/* Retrying at once would spin: the condition lasts
+			 * until some descriptor or memory is given back. */
+			if (!srv->exhausted) {
+				srv->exhausted = true;
+				cio__loop_report(srv->loop, CIO_REPORT_MISUSE, NULL,
+						 NULL, fd,
+						 "server on port %u: accept: %s; "
+						 "backing off and retrying",
+						 srv->port, strerror(-fd));
+			}
+			cio_sleep(backoff);
+			backoff = backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX
+							    : backoff * 2;
+			continue;
+		}
+		cio__loop_report(srv->loop, CIO_REPORT_MISUSE, NULL, NULL, fd,
+				 "server on port %u: accept: %s; no longer "
+				 "accepting", srv->port, strerror(-fd));
+		break;
+	}
+	cio_close(srv->fd);
+	srv->fd = -1;
+	srv->accept_done = true;
+	srv->acceptor = NULL;
+	cio_task_unref(self);
+	cio__waitq_wake_all(&srv->q, 0);
+	maybe_release(srv);
+	return 0;
+}
+
+/* -- addresses --------------------------------------------------------------- */
+
+/* A numeric address needs no lookup (and no task). */
+static bool numeric(const char *host, uint16_t port,
+		    struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (!host || inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		if (!host)
+			in4->sin_addr.s_addr = htonl(INADDR_ANY);
+		*len = sizeof(*in4);
+		return true;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return true;
+	}
+	return false;
+}
+
+/* The addresses of host:port: one numeric address in *one (and *res NULL),
+ * or a list from cio_getaddrinfo() in *res. */
+static int resolve(const char *host, uint16_t port, bool passive,
+		   int64_t deadline, struct addrinfo *one,
+		   struct sockaddr_storage *ss, struct addrinfo **res)
+{
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG,
+	};
+	char service[8];
+	socklen_t len;
+
+	*res = NULL;
+	if (numeric(host, port, ss, &len)) {
+		memset(one, 0, sizeof(*one));
+		one->ai_family = ss->ss_family;
+		one->ai_socktype = SOCK_STREAM;
+		one->ai_addr = (struct sockaddr *)ss;
+		one->ai_addrlen = len;
+		return 0;
+	}
+	snprintf(service, sizeof(service), "%u", port);
+	hints.ai_flags |= AI_NUMERICSERV;
+	return cio_getaddrinfo(host, service, &hints, res, deadline);
+}
+
+/* -- the server -------------------------------------------------------------- */
+
+static int listen_on(const struct addrinfo *ai, int backlog, unsigned flags)
+{
+	int fd, one = 1, ret;
+
+	if ((fd = cio_socket(ai->ai_family, SOCK_STREAM, ai->ai_protocol)) < 0)
+		return fd;
+	if ((!(flags & CIO_SERVER_NO_REUSEADDR) &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    ((flags & CIO_SERVER_REUSEPORT) &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)) {
+		ret = -errno;
+		goto fail;
+	}
+	if ((ret = cio_bind(fd, ai->ai_addr, ai->ai_addrlen)) < 0 ||
+	    (ret = cio_listen(fd, backlog)) < 0)
+		goto fail;
+	return fd;
+fail:
+	cio_close(fd);
+	return ret;
+}
+
+int cio_start_server(cio_server **out, const char *host, uint16_t port,
+		     cio_server_handler handler, void *arg,
+		     const struct cio_server_opts *opts)
+{
+	struct cio_server_opts o = { 0 };
+	struct addrinfo one, *res, *ai;
+	struct sockaddr_storage ss;
+	struct cio_task_opts to = { 0 };
+	cio_server *srv;
+	cio_loop *loop;
+	int fd = -EADDRNOTAVAIL, ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (!handler || o.backlog < 0 ||
+	    (o.flags & ~(CIO_SERVER_NO_REUSEADDR | CIO_SERVER_REUSEPORT)) ||
+	    (o.stream && cio__stream_opts_check(o.stream, NULL) < 0))
+		return -EINVAL;
+	loop = cio__tls_task ? cio__tls_task->fut.loop : cio_loop_current();
+	if (!loop || cio_loop_is_closed(loop))
+		return -EINVAL;
+	if (!(srv = calloc(1, sizeof(*srv))))
+		return -ENOMEM;
+	if ((ret = resolve(host, port, true, CIO_NO_DEADLINE, &one, &ss,
+			   &res)) < 0) {
+		free(srv);
+		return ret;
+	}
+	for (ai = res ? res : &one; ai; ai = ai->ai_next)
+		if ((fd = listen_on(ai, o.backlog ? o.backlog : SOMAXCONN,
+				    o.flags)) >= 0)
+			break;
+	cio_freeaddrinfo(res);
+	if (fd < 0) {
+		free(srv);
+		return fd;
+	}
+	srv->alen = sizeof(srv->addr);
+	if (getsockname(fd, (struct sockaddr *)&srv->addr, &srv->alen) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	srv->port = ntohs(srv->addr.ss_family == AF_INET6
+		? ((struct sockaddr_in6 *)&srv->addr)->sin6_port
+		: ((struct sockaddr_in *)&srv->addr)->sin_port);
+	srv->loop = loop;
+	srv->fd = fd;
+	srv->handler = handler;
+	srv->arg = arg;
+	if (o.stream)
+		srv->sopts = *o.stream;
+	srv->max_conns = o.max_connections;
+	cio__list_init(&srv->conns);
+	cio__waitq_init(&srv->q);
+	to.loop = loop;
+	to.name = "server-acceptor";
+	if ((ret = cio_spawn(&srv->acceptor, acceptor_main, srv, &to)) < 0)
+		goto fail;
+	*out = srv;
+	return 0;
+fail:
+	cio_close(fd);
+	free(srv);
+	return ret;
+}
+
+uint16_t cio_server_port(const cio_server *srv)
+{
+	return srv ? srv->port : 0;
+}
+
+int cio_server_sockname(const cio_server *srv, struct sockaddr *addr,
+			socklen_t *len)
+{
+	if (!srv || !addr || !len)
+		return -EINVAL;
+	memcpy(addr, &srv->addr, *len < srv->alen ? *len : srv->alen);
+	*len = srv->alen;
+	return 0;
+}
+
+unsigned cio_server_connections(const cio_server *srv)
+{
+	return srv ? srv->nconns : 0;
+}
+
+uint64_t cio_server_accepted(const cio_server *srv)
+{
+	return srv ? srv->accepted : 0;
+}
+
+int cio_server_close(cio_server *srv)
+{
+	if (!srv)
+		return -EINVAL;
+	if (srv->closing)
+		return 0;
+	srv->closing = true;
+	/* Not yet started, it sees `closing` when it does. */
+	if (srv->acceptor && srv->acceptor_started)
+		cio_task_cancel(srv->acceptor);
+	return 0;
+}
+
+static bool is_handler(const cio_server *srv, const cio_task *t)
+{
+	const struct cio__list *it;
+
+	for (it = srv->conns.next; it != &srv->conns; it = it->next)
+		if (cio__container_of(it, struct conn, node)->task == t)
+			return true;
+	return false;
+}
+
+int cio_server_wait_closed(cio_server *srv, int64_t deadline)
+{
+	unsigned cancelled = 0;
+	int ret = 0;
+
+	if (!srv || !srv->closing)
+		return -EINVAL;
+	if (!cio__tls_task)
+		return -EPERM;
+	if (is_handler(srv, cio__tls_task))
+		return -EDEADLK;
+	while (!idle(srv)) {
+		ret = cio__waitq_wait(&srv->q, deadline);
+		if (ret < 0)
+			break;
+	}
+	if (!idle(srv)) {
+		cancel_conns(srv, &cancelled);
+		while (!idle(srv))
+			cio__waitq_wait_uncancellable(&srv->q);
+	}
+	if (ret == -ECANCELED)
+		return ret;
+	return cancelled ? -ETIMEDOUT : 0;
+}
+
+void cio_server_free(cio_server *srv)
+{
+	unsigned n = 0;
+
+	if (!srv)
+		return;
+	cio_server_close(srv);
+	if (idle(srv)) {
+		free(srv);
+		return;
+	}
+	cancel_conns(srv, &n);
+	srv->orphaned = true;
+}
+
+/* -- clients ----------------------------------------------------------------- */
+
+int cio_open_connection(cio_stream **out, const char *host, uint16_t port,
+			int64_t deadline, const struct cio_stream_opts *opts)
+{
+	struct addrinfo one, *res, *ai;
+	struct sockaddr_storage ss;
+	int fd, ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!host)
+		return -EINVAL;
+	if (!cio__tls_task)
+		return -EPERM;
+	if ((ret = resolve(host, port, false, deadline, &one, &ss, &res)) < 0)
+		return ret;
+	ret = -EADDRNOTAVAIL;
+	for (ai = res ? res : &one; ai; ai = ai->ai_next) {
+		if ((fd = cio_socket(ai->ai_family, SOCK_STREAM,
+				     ai->ai_protocol)) < 0) {
+			ret = fd;
+			continue;
+		}
+		ret = cio_connect(fd, ai->ai_addr, ai->ai_addrlen, deadline);
+		if (ret == 0) {
+			set_nodelay(fd);
+			if ((ret = cio_stream_new(out, fd, opts)) < 0)
+				cio_close(fd);
+			break;
+		}
+		cio_close(fd);
+		if (ret == -ETIMEDOUT || ret == -ECANCELED)
+			break;
+	}
+	cio_freeaddrinfo(res);
+	return ret;
+}
