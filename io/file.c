@@ -261,8 +261,7 @@ int cio_close(int fd)
 	/* Outside a task (cleanup after the loop ran) close on the spot;
 	 * nothing of ours can be in flight on it then. */
 	if (!cio__tls_task) {
-		if ((loop = cio_loop_current()) && !loop->running &&
-		    !loop->closed)
+		if ((loop = cio_loop_current()) && !loop->closed)
 			cio__io_fd_new(loop, fd); /* forget it */
 		return close(fd) < 0 ? -errno : 0;
 	}

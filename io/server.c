@@ -197,7 +197,7 @@ static intptr_t acceptor_main(void *arg)
 			 * until some descriptor or memory is given back. */
 			if (!srv->exhausted) {
 				srv->exhausted = true;
-				cio__loop_report(srv->loop, CIO_REPORT_MISUSE, NULL,
+				cio__loop_report(srv->loop, CIO_REPORT_RESOURCE, NULL,
 						 NULL, fd,
 						 "server on port %u: accept: %s; "
 						 "backing off and retrying",
@@ -208,7 +208,7 @@ static intptr_t acceptor_main(void *arg)
 							    : backoff * 2;
 			continue;
 		}
-		cio__loop_report(srv->loop, CIO_REPORT_MISUSE, NULL, NULL, fd,
+		cio__loop_report(srv->loop, CIO_REPORT_RESOURCE, NULL, NULL, fd,
 				 "server on port %u: accept: %s; no longer "
 				 "accepting", srv->port, strerror(-fd));
 		break;
@@ -258,7 +258,9 @@ static int resolve(const char *host, uint16_t port, bool passive,
 {
 	struct addrinfo hints = {
 		.ai_socktype = SOCK_STREAM,
-		.ai_flags = passive ? AI_PASSIVE : AI_ADDRCONFIG,
+		/* No AI_ADDRCONFIG (as asyncio): on a host with only a
+		 * loopback interface it would hide "localhost". */
+		.ai_flags = passive ? AI_PASSIVE : 0,
 	};
 	char service[8];
 	socklen_t len;

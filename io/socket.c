@@ -184,10 +184,12 @@ int cio_shutdown(int fd, int how)
 		return -EBADF;
 	if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
 		return -EINVAL;
-	/* Never waits: done on the spot, also outside a task. */
+	/* Outside a task it is done on the spot. In a task it is one SQE,
+	 * and not cancellable: half a shutdown is not a state to leave a
+	 * connection in; a pending cancel waits for the next await. */
 	if (!cio__tls_task)
 		return shutdown(fd, how) < 0 ? -errno : 0;
 	cio__op_init(&op, CIO__OP_SHUTDOWN, fd, CIO_NO_DEADLINE);
 	op.a.shutdown.how = how;
-	return (int)cio__op_await(&op);
+	return (int)cio__op_await_uncancellable(&op);
 }

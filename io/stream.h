@@ -14,10 +14,11 @@
  *     cio_stream_free(s);
  *
  * Reading. The stream reads ahead into its read buffer and serves every read
- * call from it. Sockets are read through the loop's multishot receive (on
- * io_uring, buffers the kernel picks from a ring), everything else with
- * read(2) at the current file position (cio_read() with offset -1: a
- * regular file is read from where its position is, and advances it).
+ * call from it. Sockets are read through the loop's socket receive path
+ * (on io_uring, a multishot receive into buffers the kernel picks from the
+ * loop's buffer ring), everything else with read(2) at the current file
+ * position (cio_read() with offset -1: a regular file is read from where
+ * its position is, and advances it; writes likewise).
  * - End of file is explicit: cio_stream_read() and cio_stream_readline()
  *   return 0 there, and keep returning 0.
  * - Nothing a failed call has read is lost. A read that ends with an error
@@ -77,8 +78,9 @@
  *    background, as asyncio does without wait_closed(), and its memory is
  *    released when its descriptor is closed; a peer that never reads keeps
  *    it until the loop closes, so prefer close + wait_closed + free.
- *    free() may park the calling task for the descriptor's close (as
- *    cio_close() does) when no flusher task could be started.
+ *    When no flusher task is running, free() closes the descriptor itself:
+ *    in a task that parks it for the close (as cio_close() does), outside
+ *    one the descriptor is closed on the spot.
  * 3. Buffers passed in are only used during the call (write copies).
  * 4. A stream belongs to the loop it was made on (the running task's, else
  *    cio_loop_current()) and is used on that loop's thread.

@@ -134,6 +134,9 @@ enum cio_report_kind {
 	 * that returned inside a timeout scope, freeing a running loop. The
 	 * message says which. */
 	CIO_REPORT_MISUSE = 3,
+	/* A resource ran out and the runtime is backing off (a server
+	 * hitting EMFILE/ENFILE on accept); `error` says which. */
+	CIO_REPORT_RESOURCE = 4,
 };
 
 struct cio_report {

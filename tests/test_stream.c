@@ -265,6 +265,43 @@ Test(stream, bad_arguments, .timeout = 60)
 	th_leak_check();
 }
 
+/* write and close never park: they work outside a task too, and the
+ * stream's flusher does the rest once the loop runs. */
+struct outside {
+	int sv[2];
+	cio_stream *s;
+};
+
+static intptr_t outside_task(void *arg)
+{
+	struct outside *o = arg;
+	char buf[8];
+
+	cr_assert_eq(cio_read(o->sv[1], buf, sizeof(buf), -1, LATER()), 3);
+	cr_assert_eq(memcmp(buf, "abc", 3), 0);
+	cr_assert_eq(cio_read(o->sv[1], buf, sizeof(buf), -1, LATER()), 0);
+	cr_assert_eq(cio_stream_wait_closed(o->s, LATER()), 0);
+	cio_stream_free(o->s);
+	cr_assert_eq(cio_close(o->sv[1]), 0);
+	return 0;
+}
+
+Test(stream, write_and_close_outside_a_task, .timeout = 60)
+{
+	struct th_report_counts reports;
+	cio_loop *loop = th_loop_new_counting(&reports);
+	struct outside o;
+
+	unix_pair(o.sv, 0);
+	o.s = stream(o.sv[0], NULL);
+	cr_assert_eq(cio_stream_write(o.s, "abc", 3), 0);
+	cr_assert_eq(cio_stream_close(o.s), 0);
+	cr_assert_eq(th_run(loop, outside_task, &o), 0);
+	th_loop_free_checked(loop);
+	cr_assert_eq(reports.total, 0);
+	th_leak_check();
+}
+
 /* -- reading ----------------------------------------------------------------- */
 
 static intptr_t read_basic_task(void *arg)
