@@ -30,16 +30,10 @@
 
 /* -- helpers ----------------------------------------------------------------- */
 
+/* The body must return 0, leave the loop clean and report nothing. */
 static void run(cio_task_fn fn, void *arg)
 {
-	struct th_report_counts reports;
-	cio_loop *loop = th_loop_new_counting(&reports);
-	intptr_t r = th_run(loop, fn, arg);
-
-	cr_assert_eq(r, 0, "test task returned %ld", (long)r);
-	th_loop_free_checked(loop);
-	cr_assert_eq(reports.total, 0, "unexpected loop reports: %d",
-		     reports.total);
+	th_run_checked_no_reports(fn, arg);
 	th_leak_check();
 }
 
