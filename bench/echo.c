@@ -856,6 +856,8 @@ static void table_header(void)
 	       l[5], "srv%1", "srv%2", "gen%", "oth%", "idle%");
 	if (cfg.ref)
 		printf(" | %11s %9s %8s", "ref req/s", "ref p99", "ref cpu");
+	if (cfg.runs > 1)
+		printf(" | ratio range");
 	printf("\n%-14s %11s %11s %6s %8s %4s | %9s %9s | %9s %9s |\n", "",
 	       "", "", "", "", "", "us", "us", "us/req", "us/req");
 }
@@ -882,6 +884,10 @@ static void report_table(const struct case_res *cr)
 		printf(" | %11.0f %9.1f %8.2f", bl_median(&cr->rps[SYS_REF]),
 		       bl_median(&cr->p99[SYS_REF]),
 		       bl_median(&cr->cpu[SYS_REF]));
+	if (ratio.n > 1) {
+		struct bu_stats st = bl_stats(&ratio);
+		printf(" | %.2f..%.2f", st.min, st.max);
+	}
 	printf("\n");
 	fflush(stdout);
 }

@@ -111,7 +111,6 @@ static const struct fcase cases[] = {
 
 struct fjob {
 	const struct fcase *c;
-	unsigned run;
 	int fd;
 	int64_t len;      /* bytes covered by a sequential case */
 	int64_t cursor;   /* next sequential offset */
@@ -238,9 +237,7 @@ static void measure(int sys, const struct fcase *c, unsigned run,
 		    struct result *res)
 {
 	struct cio_loop_opts o = { .backend = bl_sys_backend[sys] };
-	struct fjob j = { .c = c, .run = run };
-
-	j.pick = (uint64_t)run * (g_nperm / 5 + 1);
+	struct fjob j = { .c = c };
 	cio_loop *loop;
 	cio_task *t;
 	intptr_t r;
@@ -250,6 +247,7 @@ static void measure(int sys, const struct fcase *c, unsigned run,
 
 	j.len = c->kind == SEQ_WRITE && cfg.size > WRITE_MAX ? WRITE_MAX
 							     : cfg.size;
+	j.pick = (uint64_t)run * (g_nperm / 5 + 1);
 	BU_CHECK(cio_loop_new(&loop, &o), bl_sys_name[sys]);
 	if (!env_backend[sys][0])
 		snprintf(env_backend[sys], sizeof(env_backend[sys]), "%s %s",
