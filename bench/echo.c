@@ -31,6 +31,11 @@
  * uring/epoll. Targets: >= 1.30 at 64 connections and above, >= 0.95 at 1.
  * --ref adds a third system, a plain hand-written epoll echo server
  * (no coreio), as a yardstick for the runtime's own overhead.
+ * --columns picks the two compared systems: besides the raw server, a
+ * server on cio_stream (read, write, drain), whose reads on io_uring go
+ * through the loop's multishot receive and provided buffer ring, or with
+ * CIO_STREAM_RECV_ONESHOT through a one-shot receive into the stream's
+ * buffer: uring-stream,uring-stream-1shot measures that choice.
  *
  * Noise: other processes on the two CPUs are measured too (wall time
  * minus idle time, from /proc/stat, minus our two processes' CPU time);
@@ -62,16 +67,38 @@
 #define SYS_REF BL_NSYS /* the optional third system */
 #define NSYS_MAX (BL_NSYS + 1)
 
+/* How a coreio server reads and writes (--columns). */
+enum srv_mode {
+	MODE_RAW,         /* cio_recv -> cio_send on the caller's buffer */
+	MODE_STREAM,      /* cio_stream: multishot receive + buffer ring on
+			   * io_uring (one-shot on epoll) */
+	MODE_STREAM_1SHOT /* cio_stream with CIO_STREAM_RECV_ONESHOT */
+};
+
+static const struct column_kind {
+	const char *name;
+	enum cio_backend_kind backend;
+	enum srv_mode mode;
+} column_kinds[] = {
+	{ "uring", CIO_BACKEND_URING, MODE_RAW },
+	{ "epoll", CIO_BACKEND_EPOLL, MODE_RAW },
+	{ "uring-stream", CIO_BACKEND_URING, MODE_STREAM },
+	{ "uring-stream-1shot", CIO_BACKEND_URING, MODE_STREAM_1SHOT },
+	{ "epoll-stream", CIO_BACKEND_EPOLL, MODE_STREAM },
+};
+#define NKINDS (sizeof(column_kinds) / sizeof(column_kinds[0]))
+
 static const char *sys_name[NSYS_MAX] = { "uring", "epoll", "ref" };
 static enum cio_backend_kind sys_backend[BL_NSYS] = { CIO_BACKEND_URING,
 						      CIO_BACKEND_EPOLL };
-static const char *ratio_name = "uring/epoll";
+static enum srv_mode sys_mode[BL_NSYS];
+static char ratio_name[96] = "uring/epoll";
 
 static struct config {
 	double duration, warmup;
 	unsigned runs;
 	bool quick, ref, pin;
-	bool aa; /* A/A check: the same backend in both columns */
+	bool targets; /* columns are io_uring vs epoll, same server code */
 	int nice; /* setpriority() of both processes */
 	unsigned long conns[MAX_CASES], sizes[MAX_CASES];
 	unsigned nconns, nsizes;
@@ -93,6 +120,7 @@ struct srv_hello {
 
 static struct srv_state {
 	int lfd, ctl;
+	enum srv_mode mode;
 	unsigned live; /* connection tasks running */
 } srv;
 
@@ -125,6 +153,36 @@ out:
 	return 0; /* resets and cancellation end a connection quietly */
 }
 
+/* The same loop through a stream: what a server built on cio_stream (and
+ * so, on io_uring, on the multishot receive) costs. */
+static intptr_t stream_conn_task(void *arg)
+{
+	struct cio_stream_opts o = { 0 };
+	int fd = (int)(intptr_t)arg;
+	char buf[SRV_BUF];
+	cio_stream *s;
+
+	if (srv.mode == MODE_STREAM_1SHOT)
+		o.flags = CIO_STREAM_RECV_ONESHOT;
+	if (cio_stream_new(&s, fd, &o) < 0) {
+		cio_close(fd);
+		srv.live--;
+		return 0;
+	}
+	for (;;) {
+		ssize_t n = cio_stream_read(s, buf, sizeof(buf),
+					    CIO_NO_DEADLINE);
+		if (n <= 0 || cio_stream_write(s, buf, (size_t)n) < 0 ||
+		    cio_stream_drain(s, CIO_NO_DEADLINE) < 0)
+			break;
+	}
+	cio_stream_close(s);
+	cio_stream_wait_closed(s, CIO_NO_DEADLINE);
+	cio_stream_free(s);
+	srv.live--;
+	return 0;
+}
+
 static intptr_t acceptor_task(void *arg)
 {
 	(void)arg;
@@ -140,7 +198,10 @@ static intptr_t acceptor_task(void *arg)
 		}
 		nodelay(fd);
 		srv.live++;
-		if (cio_spawn(NULL, conn_task, (void *)(intptr_t)fd, NULL) < 0) {
+		if (cio_spawn(NULL,
+			      srv.mode == MODE_RAW ? conn_task
+						   : stream_conn_task,
+			      (void *)(intptr_t)fd, NULL) < 0) {
 			srv.live--;
 			cio_close(fd);
 		}
@@ -197,6 +258,8 @@ static int coreio_server(int sys, int ready, int ctl)
 {
 	struct cio_loop_opts o = { .backend = sys_backend[sys] };
 	struct srv_hello h = { 0 };
+
+	srv.mode = sys_mode[sys];
 	cio_loop *loop;
 	cio_task *t;
 	intptr_t r;
@@ -746,7 +809,7 @@ static unsigned nsys(void)
 
 static const char *target_of(unsigned conns, double *min)
 {
-	if (cfg.aa) {
+	if (!cfg.targets) {
 		*min = 0;
 		return NULL;
 	}
@@ -840,16 +903,27 @@ static void report_json(const struct case_res *cr)
 	       "ratio", NULL, BU_NO_TARGET);
 }
 
+/* Column labels: the system names, or A and B (with a legend) when the
+ * names are too long for the table. */
+static const char *label(int s)
+{
+	if (strlen(sys_name[0]) <= 5 && strlen(sys_name[1]) <= 5)
+		return sys_name[s];
+	return s ? "B" : "A";
+}
+
 static void table_header(void)
 {
 	char l[8][32];
 
-	snprintf(l[0], sizeof(l[0]), "%s req/s", sys_name[0]);
-	snprintf(l[1], sizeof(l[1]), "%s req/s", sys_name[1]);
-	snprintf(l[2], sizeof(l[2]), "%s p99", sys_name[0]);
-	snprintf(l[3], sizeof(l[3]), "%s p99", sys_name[1]);
-	snprintf(l[4], sizeof(l[4]), "%s cpu", sys_name[0]);
-	snprintf(l[5], sizeof(l[5]), "%s cpu", sys_name[1]);
+	if (strcmp(label(0), sys_name[0]))
+		printf("\nA = %s, B = %s\n", sys_name[0], sys_name[1]);
+	snprintf(l[0], sizeof(l[0]), "%s req/s", label(0));
+	snprintf(l[1], sizeof(l[1]), "%s req/s", label(1));
+	snprintf(l[2], sizeof(l[2]), "%s p99", label(0));
+	snprintf(l[3], sizeof(l[3]), "%s p99", label(1));
+	snprintf(l[4], sizeof(l[4]), "%s cpu", label(0));
+	snprintf(l[5], sizeof(l[5]), "%s cpu", label(1));
 	printf("\n%-14s %11s %11s %6s %8s %4s | %9s %9s | %9s %9s | "
 	       "%5s %5s %5s %5s %5s",
 	       "case", l[0], l[1], "ratio", "target", "met", l[2], l[3], l[4],
@@ -916,9 +990,14 @@ static void usage(FILE *f)
 "      --no-pin         do not pin (default with >= 2 CPUs: server on\n"
 "                       the first allowed CPU, load generator on the\n"
 "                       second)\n"
-"      --aa BACKEND     A/A check of the method: the same backend\n"
-"                       (uring or epoll) in both columns; the ratio\n"
-"                       should be 1 within the noise\n"
+"      --columns A,B    the two systems compared (default uring,epoll):\n"
+"                       uring, epoll (cio_recv/cio_send), uring-stream,\n"
+"                       epoll-stream (a cio_stream server: multishot\n"
+"                       receive and buffer ring on io_uring),\n"
+"                       uring-stream-1shot (stream, one-shot receive);\n"
+"                       targets apply to an io_uring vs epoll pair\n"
+"      --aa BACKEND     A/A check of the method: --columns BACKEND,BACKEND;\n"
+"                       the ratio should be 1 within the noise\n"
 "      --nice N         run server and generator at this nice value\n"
 "                       (-20..19; below 0 needs privilege)\n"
 "  -h, --help           this text\n"
@@ -936,7 +1015,44 @@ enum {
 	OPT_NO_PIN,
 	OPT_NICE,
 	OPT_AA,
+	OPT_COLUMNS,
 };
+
+static const struct column_kind *column_kind(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NKINDS; i++)
+		if (strlen(column_kinds[i].name) == len &&
+		    strncmp(column_kinds[i].name, name, len) == 0)
+			return &column_kinds[i];
+	return NULL;
+}
+
+/* "A,B" or, for --aa, "A" twice. Same kinds get -a/-b suffixes. */
+static void set_columns(const char *opt, const char *a, size_t alen,
+			const char *b, size_t blen)
+{
+	static char names[2][48];
+	const struct column_kind *k[2] = { column_kind(a, alen),
+					   column_kind(b, blen) };
+
+	for (int i = 0; i < 2; i++) {
+		if (!k[i])
+			bu_bad_usage("%s: unknown system '%.*s' (uring, epoll, "
+				     "uring-stream, uring-stream-1shot, "
+				     "epoll-stream)",
+				     opt, (int)(i ? blen : alen), i ? b : a);
+		sys_backend[i] = k[i]->backend;
+		sys_mode[i] = k[i]->mode;
+		snprintf(names[i], sizeof(names[i]), "%s%s", k[i]->name,
+			 k[0] == k[1] ? (i ? "-b" : "-a") : "");
+		sys_name[i] = names[i];
+	}
+	snprintf(ratio_name, sizeof(ratio_name), "%s/%s", sys_name[0],
+		 sys_name[1]);
+	cfg.targets = k[0]->backend == CIO_BACKEND_URING &&
+		      k[1]->backend == CIO_BACKEND_EPOLL &&
+		      k[0]->mode == k[1]->mode;
+}
 
 static void parse_args(int argc, char **argv)
 {
@@ -952,6 +1068,7 @@ static void parse_args(int argc, char **argv)
 		{ "no-pin", no_argument, NULL, OPT_NO_PIN },
 		{ "nice", required_argument, NULL, OPT_NICE },
 		{ "aa", required_argument, NULL, OPT_AA },
+		{ "columns", required_argument, NULL, OPT_COLUMNS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -960,6 +1077,7 @@ static void parse_args(int argc, char **argv)
 	int c;
 
 	cfg.pin = true;
+	cfg.targets = true;
 	cfg.nconns = 3;
 	cfg.conns[0] = 1, cfg.conns[1] = 64, cfg.conns[2] = 512;
 	cfg.nsizes = 2;
@@ -1002,23 +1120,24 @@ static void parse_args(int argc, char **argv)
 			cfg.pin = false;
 			break;
 		case OPT_AA:
-			if (strcmp(optarg, "uring") == 0) {
-				sys_backend[1] = CIO_BACKEND_URING;
-				sys_name[0] = "uring-a";
-				sys_name[1] = "uring-b";
-				ratio_name = "uring-a/uring-b";
-			} else if (strcmp(optarg, "epoll") == 0) {
-				sys_backend[0] = CIO_BACKEND_EPOLL;
-				sys_name[0] = "epoll-a";
-				sys_name[1] = "epoll-b";
-				ratio_name = "epoll-a/epoll-b";
-			} else {
+			if (strcmp(optarg, "uring") && strcmp(optarg, "epoll"))
 				bu_bad_usage("--aa: expected uring or epoll, "
 					     "got '%s'",
 					     optarg);
-			}
-			cfg.aa = true;
+			set_columns("--aa", optarg, strlen(optarg), optarg,
+				    strlen(optarg));
 			break;
+		case OPT_COLUMNS: {
+			const char *comma = strchr(optarg, ',');
+			if (!comma || strchr(comma + 1, ','))
+				bu_bad_usage("--columns: expected two systems "
+					     "A,B, got '%s'",
+					     optarg);
+			set_columns("--columns", optarg,
+				    (size_t)(comma - optarg), comma + 1,
+				    strlen(comma + 1));
+			break;
+		}
 		case OPT_NICE: {
 			char *end;
 			long v = strtol(optarg, &end, 10);

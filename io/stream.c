@@ -2,6 +2,7 @@
 #include "io/stream_internal.h"
 #include "io/file.h"
 #include "io/recv_ring.h"
+#include "io/socket.h"
 #include "runtime/task_internal.h"
 
 #include <limits.h>
@@ -18,7 +19,7 @@ int cio__stream_opts_check(const struct cio_stream_opts *opts,
 
 	if (opts)
 		o = *opts;
-	if ((o.flags & ~CIO_STREAM_KEEP_FD) || o.limit > MAX_SIZE ||
+	if ((o.flags & ~(CIO_STREAM_KEEP_FD | CIO_STREAM_RECV_ONESHOT)) || o.limit > MAX_SIZE ||
 	    o.high_water > MAX_SIZE || o.read_size > MAX_SIZE)
 		return -EINVAL;
 	if (!o.limit)
@@ -217,10 +218,12 @@ static ssize_t raw_read(cio_stream *s, void *buf, size_t len,
 	ssize_t n;
 	int ret;
 
-	if (s->is_socket) {
+	if (s->is_socket && !(s->flags & CIO_STREAM_RECV_ONESHOT)) {
 		if (!s->mrecv && (ret = cio__mrecv_open(&s->mrecv, s->fd)) < 0)
 			return ret;
 		n = cio__mrecv_read(s->mrecv, buf, len, deadline);
+	} else if (s->is_socket) {
+		n = cio_recv(s->fd, buf, len, 0, deadline);
 	} else {
 		n = cio_read(s->fd, buf, len, -1, deadline);
 	}

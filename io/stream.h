@@ -104,6 +104,11 @@ typedef struct cio_stream cio_stream;
 /* The stream does not close the descriptor (wait_closed still waits for
  * the flush; the descriptor stays yours after free). */
 #define CIO_STREAM_KEEP_FD 0x1u
+/* Sockets only: read with a one-shot receive into the stream's own buffer
+ * instead of the loop's multishot receive and provided buffer ring (on
+ * epoll every read is one-shot anyway). Which wins is measured by
+ * bench/echo --columns uring-stream,uring-stream-1shot; see the README. */
+#define CIO_STREAM_RECV_ONESHOT 0x2u
 
 /* Zero-initialise, then set what you need; 0 means the default. */
 struct cio_stream_opts {
@@ -111,7 +116,7 @@ struct cio_stream_opts {
 	size_t high_water; /* drain() waits above this (64 KiB) */
 	size_t low_water;  /* ... until at or below this (high / 4) */
 	size_t read_size;  /* read-ahead per read (16 KiB) */
-	unsigned flags;    /* CIO_STREAM_KEEP_FD */
+	unsigned flags;    /* CIO_STREAM_KEEP_FD, CIO_STREAM_RECV_ONESHOT */
 };
 
 /* Wrap `fd`. Never parks; may be called outside a task (the stream then

@@ -1216,3 +1216,30 @@ Test(stream, regular_file, .timeout = 60)
 {
 	run(file_task, NULL);
 }
+
+/* CIO_STREAM_RECV_ONESHOT: the same full-duplex transfer over TCP with
+ * one-shot receives into the stream's buffer (on io_uring this bypasses
+ * the multishot receive and the buffer ring). */
+static intptr_t oneshot_duplex_task(void *arg)
+{
+	struct cio_stream_opts o = { .flags = CIO_STREAM_RECV_ONESHOT };
+	int sv[2];
+
+	(void)arg;
+	tcp_pair(sv);
+	cio_stream *a = stream(sv[0], &o), *b = stream(sv[1], &o);
+	struct xfer aw = { a, BIG, 1, 21, true }, ar = { a, BIG, 2, 22, true };
+	struct xfer bw = { b, BIG, 2, 23, true }, br = { b, BIG, 1, 24, true };
+	cio_task *t[4] = { spawn(writer_fn, &aw), spawn(reader_fn, &ar),
+			   spawn(writer_fn, &bw), spawn(reader_fn, &br) };
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(join(t[i]), 0);
+	finish(a, 0);
+	finish(b, 0);
+	return 0;
+}
+
+Test(stream, recv_oneshot_flag_full_duplex_tcp, .timeout = 60)
+{
+	run(oneshot_duplex_task, NULL);
+}
