@@ -10,6 +10,7 @@
 #include "runtime/timeout.h"
 #include "runtime/task_group.h"
 #include "runtime/executor.h"
+#include "runtime/shard.h"
 #include "io/file.h"
 #include "io/socket.h"
 #include "io/dns.h"
