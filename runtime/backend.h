@@ -147,6 +147,9 @@ struct cio__backend_ops {
 	int (*poll)(void *data, int64_t timeout_ns);
 	/* Thread-safe: interrupt a blocked poll(). */
 	void (*wake)(void *data);
+	/* Optional: wake from the running loop whose backend data is
+	 * `from_data` (same backend), cheaper than wake(); < 0: use wake(). */
+	int (*wake_from)(void *data, void *from_data);
 	int (*submit)(void *data, struct cio__op *op);
 	/* Ask for `op` to end early; it still completes through op->done. */
 	int (*cancel)(void *data, struct cio__op *op);

@@ -51,6 +51,10 @@ struct uring {
 	int wake_fd;
 	uint64_t wake_buf;
 	struct cio__op wake_op;
+	/* Wake-ups from another io_uring loop arrive as IORING_OP_MSG_RING
+	 * completions carrying &msg_op (see uring_wake_from()). */
+	struct cio__op msg_op;
+	bool msg_ring; /* the kernel has MSG_RING and it is wanted */
 	char desc[160];
 };
 
@@ -96,6 +100,16 @@ static int setup(struct uring *u, unsigned entries)
 	return 0;
 }
 
+/* $CIO_WAKE: how a loop thread wakes another io_uring loop. "msgring"
+ * (default) posts a completion straight into the target's ring with
+ * IORING_OP_MSG_RING; "eventfd" writes the target's eventfd, as any other
+ * thread does. bench/shard measures the two. */
+static bool want_msg_ring(void)
+{
+	const char *w = getenv("CIO_WAKE");
+	return !w || strcmp(w, "eventfd") != 0;
+}
+
 /* Every opcode this backend submits must be known to the kernel. */
 static int probe(struct uring *u)
 {
@@ -109,6 +123,8 @@ static int probe(struct uring *u)
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++)
 		if (!io_uring_opcode_supported(pr, needed[i]))
 			ret = -ENOSYS;
+	u->msg_ring = io_uring_opcode_supported(pr, IORING_OP_MSG_RING) &&
+		      want_msg_ring();
 	io_uring_free_probe(pr);
 	return ret;
 }
@@ -219,6 +235,14 @@ static void wake_done(struct cio__op *op)
 	arm_wake(u);
 }
 
+static void msg_done(struct cio__op *op)
+{
+	struct uring *u = op->owner;
+	/* Not one of our ops: reap counted it off `inflight`; count it back. */
+	u->inflight++;
+	atomic_store(&u->loop->wake_pending, 0);
+}
+
 /* Deliver every completion. Each CQE is consumed before its op->done runs,
  * so a done that submits (and so may reap) never sees it twice. */
 static void reap(struct uring *u)
@@ -290,6 +314,8 @@ static int uring_create(cio_loop *loop, const struct cio_loop_opts *opts,
 	}
 	u->wake_op.done = wake_done;
 	u->wake_op.owner = u;
+	u->msg_op.done = msg_done;
+	u->msg_op.owner = u;
 	ret = arm_wake(u);
 	if (ret < 0)
 		goto fail_fd;
@@ -376,6 +402,31 @@ static void uring_wake(void *data)
 	(void)n;
 }
 
+/* Called on the thread of `from_data`'s loop, which is running: post a
+ * completion into the target ring instead of writing its eventfd. It is
+ * submitted at once, not with the loop's next batch: the caller holds the
+ * target's `producers` count, which keeps the target ring (and so its fd)
+ * alive only until we return. */
+static int uring_wake_from(void *data, void *from_data)
+{
+	struct uring *u = data, *from = from_data;
+	struct io_uring_sqe *sqe;
+	int err = 0;
+
+	if (!u->msg_ring || !from->msg_ring || !from->enabled)
+		return -EOPNOTSUPP;
+	if (!(sqe = get_sqe(from, &err)))
+		return err;
+	io_uring_prep_msg_ring(sqe, u->ring.ring_fd, 0,
+			       (uint64_t)(uintptr_t)&u->msg_op, 0);
+	/* Our own completion only matters if it failed; nobody listens. */
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data(sqe, NULL);
+	if ((err = flush(from)) < 0)
+		return err;
+	return 0;
+}
+
 static int uring_submit(void *data, struct cio__op *op)
 {
 	struct uring *u = data;
@@ -451,6 +502,7 @@ const struct cio__backend_ops cio__backend_uring = {
 	.destroy = uring_destroy,
 	.poll = uring_poll,
 	.wake = uring_wake,
+	.wake_from = uring_wake_from,
 	.submit = uring_submit,
 	.cancel = uring_cancel,
 	.describe = uring_describe,

@@ -190,8 +190,13 @@ int cio__loop_post_threadsafe(cio_loop *loop, struct cio__work *w)
 		w->next = head;
 	} while (!atomic_compare_exchange_weak(&loop->inbox, &head, w));
 	if (atomic_load(&loop->sleeping) &&
-	    !atomic_exchange(&loop->wake_pending, 1))
-		loop->be->wake(loop->be_data);
+	    !atomic_exchange(&loop->wake_pending, 1)) {
+		cio_loop *me = cio__tls_running_loop;
+		if (!me || me == loop || me->be != loop->be ||
+		    !loop->be->wake_from ||
+		    loop->be->wake_from(loop->be_data, me->be_data) < 0)
+			loop->be->wake(loop->be_data);
+	}
 	atomic_fetch_sub(&loop->producers, 1);
 	return 0;
 }
