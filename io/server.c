@@ -1,6 +1,6 @@
 /* TCP servers (an acceptor task plus one task per connection) and
  * cio_open_connection(). */
-#include "io/server.h"
+#include "io/server_internal.h"
 #include "io/dns.h"
 #include "io/file.h"
 #include "io/socket.h"
@@ -19,27 +19,8 @@
 #define BACKOFF_MIN (10 * CIO_NSEC_PER_MSEC)
 #define BACKOFF_MAX (1 * CIO_NSEC_PER_SEC)
 
-struct cio_server {
-	cio_loop *loop;
-	int fd;                     /* listening socket; -1 once closed */
-	struct sockaddr_storage addr;
-	socklen_t alen;
-	uint16_t port;
-	cio_server_handler handler;
-	void *arg;
-	struct cio_stream_opts sopts;
-	unsigned max_conns;
-	cio_task *acceptor;         /* until it ends */
-	bool acceptor_started;
-	bool accept_done;           /* the acceptor ended, socket closed */
-	bool closing;
-	bool exhausted;             /* in an EMFILE/ENFILE episode */
-	bool orphaned;              /* freed: the last task releases it */
-	struct cio__list conns;
-	unsigned nconns;
-	uint64_t accepted;
-	struct cio__waitq q;        /* a connection or the acceptor ended */
-};
+#define SERVER_FLAGS                                                           \
+	(CIO_SERVER_NO_REUSEADDR | CIO_SERVER_REUSEPORT | CIO_SERVER_SHARDED)
 
 struct conn {
 	struct cio__list node;
@@ -55,10 +36,17 @@ static bool idle(const cio_server *srv)
 	return srv->accept_done && srv->nconns == 0;
 }
 
+static void release(cio_server *srv)
+{
+	if (srv->group)
+		cio__server_group_put(srv->group);
+	free(srv);
+}
+
 static void maybe_release(cio_server *srv)
 {
 	if (srv->orphaned && idle(srv))
-		free(srv);
+		release(srv);
 }
 
 static void set_nodelay(int fd)
@@ -89,6 +77,8 @@ static intptr_t conn_main(void *arg)
 	cio_stream_free(c->s);
 	cio__list_del(&c->node);
 	srv->nconns--;
+	if (srv->group)
+		atomic_fetch_sub(&srv->group->load[srv->shard], 1);
 	free(c);
 	cio_task_unref(self);
 	cio__waitq_wake_all(&srv->q, 0);
@@ -97,7 +87,7 @@ static intptr_t conn_main(void *arg)
 }
 
 /* Serve `fd` (which this takes over, also on failure). */
-static int start_conn(cio_server *srv, int fd)
+int cio__server_start_conn(cio_server *srv, int fd)
 {
 	struct cio_task_opts o = { .loop = srv->loop };
 	struct conn *c;
@@ -121,6 +111,17 @@ static int start_conn(cio_server *srv, int fd)
 	cio__list_add_tail(&srv->conns, &c->node);
 	srv->nconns++;
 	return 0;
+}
+
+/* A part of a sharded server counts its connections in the group's load
+ * (decremented when the connection ends). */
+static void start_counted(cio_server *srv, int fd)
+{
+	_Atomic unsigned *load = &srv->group->load[srv->shard];
+
+	atomic_fetch_add(load, 1);
+	if (cio__server_start_conn(srv, fd) < 0)
+		atomic_fetch_sub(load, 1);
 }
 
 static void cancel_conns(cio_server *srv, unsigned *n)
@@ -185,9 +186,17 @@ static intptr_t acceptor_main(void *arg)
 				break;
 			}
 			set_nodelay(fd);
+			if (srv->group)
+				atomic_fetch_add(&srv->group->accepted, 1);
 			/* Out of memory: this client is dropped, not the
 			 * server. */
-			start_conn(srv, fd);
+			if (!srv->group)
+				cio__server_start_conn(srv, fd);
+			else if (srv->group->balance !=
+				 CIO_SERVER_BALANCE_REUSEPORT)
+				cio__server_dispatch(srv, fd);
+			else
+				start_counted(srv, fd);
 			continue;
 		}
 		if (fd == -ECANCELED || per_connection_error(fd))
@@ -308,27 +317,68 @@ int cio_start_server(cio_server **out, const char *host, uint16_t port,
 		     const struct cio_server_opts *opts)
 {
 	struct cio_server_opts o = { 0 };
-	struct addrinfo one, *res, *ai;
-	struct sockaddr_storage ss;
-	struct cio_task_opts to = { 0 };
-	cio_server *srv;
-	cio_loop *loop;
-	int fd = -EADDRNOTAVAIL, ret;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
 	if (opts)
 		o = *opts;
-	if (!handler || o.backlog < 0 ||
-	    (o.flags & ~(CIO_SERVER_NO_REUSEADDR | CIO_SERVER_REUSEPORT)) ||
+	if (!handler || o.backlog < 0 || (o.flags & ~SERVER_FLAGS) ||
+	    o.balance < CIO_SERVER_BALANCE_REUSEPORT ||
+	    o.balance > CIO_SERVER_BALANCE_LEAST_LOADED ||
 	    (o.stream && cio__stream_opts_check(o.stream, NULL) < 0))
 		return -EINVAL;
+	if (o.flags & CIO_SERVER_SHARDED)
+		return cio__server_start_sharded(out, host, port, handler, arg,
+						 &o);
+	return cio__server_start_one(out, host, port, handler, arg, &o, NULL);
+}
+
+/* Fill what every server has; no socket, no acceptor. */
+static int server_new(cio_server **out, cio_server_handler handler, void *arg,
+		      const struct cio_server_opts *o)
+{
+	cio_loop *loop;
+	cio_server *srv;
+
 	loop = cio__tls_task ? cio__tls_task->fut.loop : cio_loop_current();
 	if (!loop || cio_loop_is_closed(loop))
 		return -EINVAL;
 	if (!(srv = calloc(1, sizeof(*srv))))
 		return -ENOMEM;
+	srv->loop = loop;
+	srv->fd = -1;
+	srv->handler = handler;
+	srv->arg = arg;
+	if (o->stream)
+		srv->sopts = *o->stream;
+	srv->max_conns = o->max_connections;
+	cio__list_init(&srv->conns);
+	cio__waitq_init(&srv->q);
+	*out = srv;
+	return 0;
+}
+
+int cio__server_new_passive(cio_server **out, cio_server_handler handler,
+			    void *arg, const struct cio_server_opts *o)
+{
+	return server_new(out, handler, arg, o);
+}
+
+int cio__server_start_one(cio_server **out, const char *host, uint16_t port,
+			  cio_server_handler handler, void *arg,
+			  const struct cio_server_opts *opts,
+			  struct cio__server_group *group)
+{
+	struct cio_server_opts o = *opts;
+	struct addrinfo one, *res, *ai;
+	struct sockaddr_storage ss;
+	struct cio_task_opts to = { 0 };
+	cio_server *srv;
+	int fd = -EADDRNOTAVAIL, ret;
+
+	if ((ret = server_new(&srv, handler, arg, &o)) < 0)
+		return ret;
 	if ((ret = resolve(host, port, true, CIO_NO_DEADLINE, &one, &ss,
 			   &res)) < 0) {
 		free(srv);
@@ -351,16 +401,11 @@ int cio_start_server(cio_server **out, const char *host, uint16_t port,
 	srv->port = ntohs(srv->addr.ss_family == AF_INET6
 		? ((struct sockaddr_in6 *)&srv->addr)->sin6_port
 		: ((struct sockaddr_in *)&srv->addr)->sin_port);
-	srv->loop = loop;
 	srv->fd = fd;
-	srv->handler = handler;
-	srv->arg = arg;
-	if (o.stream)
-		srv->sopts = *o.stream;
-	srv->max_conns = o.max_connections;
-	cio__list_init(&srv->conns);
-	cio__waitq_init(&srv->q);
-	to.loop = loop;
+	/* Before the acceptor can run: it reads these. */
+	if (group)
+		cio__server_group_join(group, srv);
+	to.loop = srv->loop;
 	to.name = "server-acceptor";
 	if ((ret = cio_spawn(&srv->acceptor, acceptor_main, srv, &to)) < 0)
 		goto fail;
@@ -368,7 +413,7 @@ int cio_start_server(cio_server **out, const char *host, uint16_t port,
 	return 0;
 fail:
 	cio_close(fd);
-	free(srv);
+	release(srv);
 	return ret;
 }
 
@@ -389,11 +434,15 @@ int cio_server_sockname(const cio_server *srv, struct sockaddr *addr,
 
 unsigned cio_server_connections(const cio_server *srv)
 {
+	if (srv && srv->front)
+		return cio__server_group_connections(srv->group);
 	return srv ? srv->nconns : 0;
 }
 
 uint64_t cio_server_accepted(const cio_server *srv)
 {
+	if (srv && srv->front)
+		return atomic_load(&srv->group->accepted);
 	return srv ? srv->accepted : 0;
 }
 
@@ -404,6 +453,15 @@ int cio_server_close(cio_server *srv)
 	if (srv->closing)
 		return 0;
 	srv->closing = true;
+	if (srv->front) {
+		cio__server_group_close(srv->group);
+		return 0;
+	}
+	if (srv->passive) {
+		srv->accept_done = true;
+		cio__waitq_wake_all(&srv->q, 0);
+		return 0;
+	}
 	/* Not yet started, it sees `closing` when it does. */
 	if (srv->acceptor && srv->acceptor_started)
 		cio_task_cancel(srv->acceptor);
@@ -429,6 +487,8 @@ int cio_server_wait_closed(cio_server *srv, int64_t deadline)
 		return -EINVAL;
 	if (!cio__tls_task)
 		return -EPERM;
+	if (srv->front)
+		return cio__server_group_wait(srv->group, deadline);
 	if (is_handler(srv, cio__tls_task))
 		return -EDEADLK;
 	while (!idle(srv)) {
@@ -453,8 +513,13 @@ void cio_server_free(cio_server *srv)
 	if (!srv)
 		return;
 	cio_server_close(srv);
+	if (srv->front) {
+		cio__server_group_free(srv->group);
+		release(srv);
+		return;
+	}
 	if (idle(srv)) {
-		free(srv);
+		release(srv);
 		return;
 	}
 	cancel_conns(srv, &n);

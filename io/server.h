@@ -48,6 +48,19 @@
  * (their awaits return -ECANCELED, their unsent data is dropped) and waits
  * until they have ended: a handler must not ignore cancellation.
  *
+ * Sharded (CIO_SERVER_SHARDED, from a task on a shard of cio_run()): every
+ * shard serves; each connection lives, handler and all, on one shard. With
+ * the default balance each shard has its own listening socket bound with
+ * SO_REUSEPORT to the same address (port 0: the first shard's pick), and
+ * the kernel spreads connections by hash of their addresses. With
+ * ROUND_ROBIN or LEAST_LOADED one acceptor on the calling shard hands each
+ * accepted descriptor to a shard (cio_submit_to()). The server object you
+ * get belongs to the calling shard and stands for all of them: close()
+ * closes every shard's part, wait_closed() waits for all of them (each
+ * with the same deadline), connections() and accepted() add them up (a
+ * snapshot), free() releases every part on its own shard. `handler` runs
+ * on every shard and `arg` is shared by them all: make it safe for that.
+ *
  * Ownership rules:
  * 1. cio_start_server() succeeded => call cio_server_free() once, normally
  *    after cio_server_wait_closed() returned. Freeing a server that still
@@ -79,6 +92,21 @@ typedef intptr_t (*cio_server_handler)(cio_stream *s, void *arg);
 /* Flags of cio_server_opts. */
 #define CIO_SERVER_NO_REUSEADDR 0x1u /* SO_REUSEADDR is set unless this */
 #define CIO_SERVER_REUSEPORT 0x2u    /* SO_REUSEPORT */
+/* Serve on every shard of the cio_run() in progress (see "Sharded" above);
+ * call it from a task on a shard. */
+#define CIO_SERVER_SHARDED 0x4u
+
+/* How a sharded server spreads connections over the shards. */
+enum cio_server_balance {
+	/* One listening socket per shard, SO_REUSEPORT: the kernel picks. */
+	CIO_SERVER_BALANCE_REUSEPORT = 0,
+	/* One acceptor, on the calling shard, hands each connection to the
+	 * next shard in turn... */
+	CIO_SERVER_BALANCE_ROUND_ROBIN,
+	/* ...or to the shard with the fewest connections (ties: the
+	 * lowest-numbered). */
+	CIO_SERVER_BALANCE_LEAST_LOADED,
+};
 
 /* Zero-initialise, then set what you need; 0 means the default. */
 struct cio_server_opts {
@@ -90,6 +118,8 @@ struct cio_server_opts {
 	unsigned flags;
 	/* Options of every connection's stream (copied); NULL: defaults. */
 	const struct cio_stream_opts *stream;
+	/* With CIO_SERVER_SHARDED. max_connections then holds per shard. */
+	enum cio_server_balance balance;
 };
 
 /* Listen on host:port and serve. `host`: a numeric IPv4 or IPv6 address,
@@ -98,8 +128,9 @@ struct cio_server_opts {
  * Never parks for a numeric host or NULL; may then be called outside a
  * task (the server belongs to cio_loop_current()).
  * -EINVAL (bad argument or options, no loop), -EPERM (a name outside a
- * task), cio_getaddrinfo()'s errors, socket/bind/listen errors
- * (-EADDRINUSE...), -ENOMEM. */
+ * task; CIO_SERVER_SHARDED outside a task on a shard), cio_getaddrinfo()'s
+ * errors, socket/bind/listen errors (-EADDRINUSE...), -ENOMEM; sharded,
+ * also cio_submit_to()'s. */
 int cio_start_server(cio_server **out, const char *host, uint16_t port,
 		     cio_server_handler handler, void *arg,
 		     const struct cio_server_opts *opts);
