@@ -11,6 +11,7 @@
 #include "runtime/task_group.h"
 #include "runtime/executor.h"
 #include "runtime/shard.h"
+#include "runtime/signal.h"
 #include "io/file.h"
 #include "io/socket.h"
 #include "io/dns.h"

@@ -3,6 +3,8 @@
 #ifndef CIO_IO_IO_INTERNAL_H
 #define CIO_IO_IO_INTERNAL_H
 
+#include "io/waitq.h"
+#include "runtime/list.h"
 #include "runtime/loop_internal.h"
 
 struct cio__listener;
@@ -12,6 +14,10 @@ struct cio__io {
 	struct cio__listener **listeners; /* by descriptor; io_uring only */
 	int nlisteners;
 	struct cio__buf_ring *bufs;       /* provided buffers; io_uring */
+	/* Every server part of this loop (not fronts), for a shard's
+	 * graceful shutdown: woken when a handler or an acceptor ends. */
+	struct cio__list servers;
+	struct cio__waitq servers_q;
 };
 
 /* loop->io, created on first use; NULL when out of memory. */

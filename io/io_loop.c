@@ -6,8 +6,10 @@
 
 struct cio__io *cio__io_get(cio_loop *loop)
 {
-	if (!loop->io)
-		loop->io = calloc(1, sizeof(*loop->io));
+	if (!loop->io && (loop->io = calloc(1, sizeof(*loop->io)))) {
+		cio__list_init(&loop->io->servers);
+		cio__waitq_init(&loop->io->servers_q);
+	}
 	return loop->io;
 }
 

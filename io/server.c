@@ -3,6 +3,7 @@
 #include "io/server_internal.h"
 #include "io/dns.h"
 #include "io/file.h"
+#include "io/io_internal.h"
 #include "io/socket.h"
 #include "io/stream_internal.h"
 #include "io/waitq.h"
@@ -38,6 +39,8 @@ static bool idle(const cio_server *srv)
 
 static void release(cio_server *srv)
 {
+	if (!cio__list_empty(&srv->registered))
+		cio__list_del(&srv->registered);
 	if (srv->group)
 		cio__server_group_put(srv->group);
 	free(srv);
@@ -47,6 +50,15 @@ static void maybe_release(cio_server *srv)
 {
 	if (srv->orphaned && idle(srv))
 		release(srv);
+}
+
+/* A handler or the acceptor ended: the server's waiters and a shard's
+ * graceful shutdown re-check. */
+static void wake(cio_server *srv)
+{
+	cio__waitq_wake_all(&srv->q, 0);
+	if (srv->loop->io)
+		cio__waitq_wake_all(&srv->loop->io->servers_q, 0);
 }
 
 static void set_nodelay(int fd)
@@ -81,7 +93,7 @@ static intptr_t conn_main(void *arg)
 		atomic_fetch_sub(&srv->group->load[srv->shard], 1);
 	free(c);
 	cio_task_unref(self);
-	cio__waitq_wake_all(&srv->q, 0);
+	wake(srv);
 	maybe_release(srv);
 	return 0;
 }
@@ -227,7 +239,7 @@ static intptr_t acceptor_main(void *arg)
 	srv->accept_done = true;
 	srv->acceptor = NULL;
 	cio_task_unref(self);
-	cio__waitq_wake_all(&srv->q, 0);
+	wake(srv);
 	maybe_release(srv);
 	return 0;
 }
@@ -346,6 +358,7 @@ static int server_new(cio_server **out, cio_server_handler handler, void *arg,
 		return -EINVAL;
 	if (!(srv = calloc(1, sizeof(*srv))))
 		return -ENOMEM;
+	cio__list_init(&srv->registered);
 	srv->loop = loop;
 	srv->fd = -1;
 	srv->handler = handler;
@@ -359,10 +372,53 @@ static int server_new(cio_server **out, cio_server_handler handler, void *arg,
 	return 0;
 }
 
+void cio__server_register(cio_server *srv)
+{
+	struct cio__io *io = cio__io_get(srv->loop);
+	/* Without memory only a graceful shutdown misses it. */
+	if (io)
+		cio__list_add_tail(&io->servers, &srv->registered);
+}
+
 int cio__server_new_passive(cio_server **out, cio_server_handler handler,
 			    void *arg, const struct cio_server_opts *o)
 {
 	return server_new(out, handler, arg, o);
+}
+
+static bool loop_servers_idle(struct cio__io *io)
+{
+	struct cio__list *it;
+
+	for (it = io->servers.next; it != &io->servers; it = it->next)
+		if (!idle(cio__container_of(it, cio_server, registered)))
+			return false;
+	return true;
+}
+
+int cio__servers_stop(cio_loop *loop, int64_t deadline)
+{
+	struct cio__io *io = loop->io;
+	struct cio__list *it;
+	unsigned cancelled = 0;
+
+	if (!io)
+		return 0;
+	for (it = io->servers.next; it != &io->servers; it = it->next)
+		cio_server_close(cio__container_of(it, cio_server, registered));
+	while (!loop_servers_idle(io))
+		if (cio__waitq_wait(&io->servers_q, deadline) < 0)
+			break;
+	if (loop_servers_idle(io))
+		return 0;
+	/* Servers stay registered until freed, and are freed only once
+	 * idle: each one here is alive. */
+	for (it = io->servers.next; it != &io->servers; it = it->next)
+		cancel_conns(cio__container_of(it, cio_server, registered),
+			     &cancelled);
+	while (!loop_servers_idle(io))
+		cio__waitq_wait_uncancellable(&io->servers_q);
+	return cancelled ? -ETIMEDOUT : 0;
 }
 
 int cio__server_start_one(cio_server **out, const char *host, uint16_t port,
@@ -405,6 +461,7 @@ int cio__server_start_one(cio_server **out, const char *host, uint16_t port,
 	/* Before the acceptor can run: it reads these. */
 	if (group)
 		cio__server_group_join(group, srv);
+	cio__server_register(srv);
 	to.loop = srv->loop;
 	to.name = "server-acceptor";
 	if ((ret = cio_spawn(&srv->acceptor, acceptor_main, srv, &to)) < 0)

@@ -36,6 +36,7 @@ struct cio_server {
 	/* Sharded: the part of a group on one shard (group set), or the
 	 * object the user holds (front), or a part without a listening
 	 * socket that adopts what the acceptor hands it (passive). */
+	struct cio__list registered; /* in loop->io->servers; front: not */
 	struct cio__server_group *group; /* a reference */
 	unsigned shard;
 	bool front;
@@ -63,6 +64,13 @@ int cio__server_start_one(cio_server **out, const char *host, uint16_t port,
 int cio__server_new_passive(cio_server **out, cio_server_handler handler,
 			    void *arg, const struct cio_server_opts *o);
 int cio__server_start_conn(cio_server *srv, int fd);
+/* List a server (not a front) in its loop's servers. */
+void cio__server_register(cio_server *srv);
+
+/* A shard's graceful shutdown: close every server of `loop`, let their
+ * handlers run until `deadline`, then cancel them and wait until they have
+ * ended. 0, or -ETIMEDOUT when some were cancelled. In a task. */
+int cio__servers_stop(cio_loop *loop, int64_t deadline);
 
 /* server_sharded.c */
 int cio__server_start_sharded(cio_server **out, const char *host,

@@ -286,6 +286,7 @@ static intptr_t start_part(void *arg)
 		return ret;
 	p->passive = true;
 	cio__server_group_join(r->g, p);
+	cio__server_register(p);
 	return 0;
 }
 

@@ -289,6 +289,7 @@ int cio_loop_close(cio_loop *loop)
 	loop->be->destroy(loop->be_data);
 	loop->be_data = NULL;
 	cio__io_loop_release(loop);
+	cio__signals_release(loop);
 	cio__timer_heap_destroy(&loop->timers);
 	cio__stack_pool_destroy(&loop->stacks);
 	cio__handle_cache_free(loop);

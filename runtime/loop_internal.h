@@ -62,6 +62,9 @@ struct cio_loop {
 	struct cio__io *io;
 	unsigned recv_buffers, recv_buffer_size; /* options, 0: default */
 
+	/* runtime/signal.c: handlers and their signalfd; NULL until used. */
+	struct cio__signals *signals;
+
 	struct cio_handle *handle_cache;
 	unsigned handle_cache_len;
 	struct cio_task *task_cache;
@@ -100,6 +103,9 @@ int cio__loop_post_threadsafe(cio_loop *loop, struct cio__work *w);
 void cio__io_loop_close(cio_loop *loop);
 /* ... and after it: free what the kernel could still write into. */
 void cio__io_loop_release(cio_loop *loop);
+
+/* Loop close, after the backend drained: the signalfd and its handlers. */
+void cio__signals_release(cio_loop *loop);
 
 /* Drop cached handles (loop close / free). */
 void cio__handle_cache_free(cio_loop *loop);

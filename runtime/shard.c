@@ -16,9 +16,11 @@
  */
 #include "runtime/shard_internal.h"
 #include "runtime/combinators.h"
+#include "runtime/signal.h"
 #include "runtime/task_internal.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,10 @@ struct run_state {
 	pthread_barrier_t finished;
 	cio_task *main_task;
 	struct cio__fut_cb main_done;
+	struct cio__work cancel_main;
+	int64_t grace;
+	bool signals;
+	int signalled; /* shard 0's thread only */
 };
 
 int cio_shard_id(void)
@@ -79,6 +85,78 @@ void cio__rt_begin_shutdown(struct cio__rt *rt)
 	for (unsigned i = 0; i < rt->n; i++)
 		cio__loop_post_threadsafe(rt->shards[i].loop,
 					  &rt->shards[i].stop);
+}
+
+/* -- graceful shutdown (signals) ----------------------------------------------- */
+
+static void cancel_main_work(struct cio__work *w, bool discard)
+{
+	struct run_state *st = cio__container_of(w, struct run_state,
+						 cancel_main);
+	if (!discard && st->main_task)
+		cio_task_cancel(st->main_task);
+}
+
+static intptr_t drain_task(void *arg)
+{
+	struct cio__shard *sh = arg;
+	struct cio__rt *rt = sh->rt;
+	struct run_state *st = cio__container_of(rt, struct run_state, rt);
+
+	cio__servers_stop(sh->loop, rt->grace_deadline);
+	if ((unsigned)atomic_fetch_add(&rt->drained, 1) + 1 == rt->n)
+		cio__loop_post_threadsafe(rt->shards[0].loop,
+					  &st->cancel_main);
+	return 0;
+}
+
+static void graceful_work(struct cio__work *w, bool discard)
+{
+	struct cio__shard *sh = cio__container_of(w, struct cio__shard,
+						  graceful);
+	struct cio_task_opts o = { .loop = sh->loop, .name = "shutdown" };
+
+	if (discard || sh->stopping)
+		return;
+	/* Without a task, only this shard's servers are not drained. */
+	if (cio_spawn(NULL, drain_task, sh, &o) < 0)
+		drain_task(sh);
+}
+
+/* The default action, now: a second signal is the user insisting. */
+static void force_exit(int sig)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigset_t one;
+
+	sigaction(sig, &sa, NULL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void on_signal(struct run_state *st, int sig)
+{
+	struct cio__rt *rt = &st->rt;
+
+	if (st->signalled++)
+		force_exit(sig);
+	rt->grace_deadline = cio_loop_time() + st->grace;
+	for (unsigned i = 0; i < rt->n; i++)
+		cio__loop_post_threadsafe(rt->shards[i].loop,
+					  &rt->shards[i].graceful);
+}
+
+static void on_sigint(void *arg)
+{
+	on_signal(arg, SIGINT);
+}
+
+static void on_sigterm(void *arg)
+{
+	on_signal(arg, SIGTERM);
 }
 
 static void main_done(struct cio__fut_cb *cb, cio_future *f)
@@ -190,6 +268,12 @@ static void *shard_thread(void *arg)
 		sh->start_err = -ENOMEM;
 	if (sh->start_err == 0)
 		cio__shard_msg_init(sh);
+	if (sh->start_err == 0 && sh->id == 0 && st->signals) {
+		sh->start_err = cio_add_signal_handler(SIGINT, on_sigint, st);
+		if (sh->start_err == 0)
+			sh->start_err = cio_add_signal_handler(
+				SIGTERM, on_sigterm, st);
+	}
 	pthread_mutex_lock(&st->lock);
 	st->ready++;
 	pthread_cond_broadcast(&st->cond);
@@ -272,6 +356,7 @@ static int start(struct run_state *st, const struct cio_run_opts *o)
 				  : cpus[i % (unsigned)ncpu];
 		sh->stop.fn = stop_work;
 		sh->quiet.fn = quiet_work;
+		sh->graceful.fn = graceful_work;
 	}
 	return 0;
 }
@@ -285,7 +370,10 @@ intptr_t cio_run(cio_task_fn main, void *arg, const struct cio_run_opts *opts)
 	unsigned started = 0;
 	intptr_t ret;
 
-	if (!main || (o->flags & ~CIO_RUN_NO_PIN))
+	sigset_t sigs, old_mask;
+
+	if (!main || (o->flags & ~(CIO_RUN_NO_PIN | CIO_RUN_NO_SIGNALS)) ||
+	    o->shutdown_grace < 0)
 		return -EINVAL;
 	if (cio__tls_shard)
 		return -EBUSY;
@@ -300,6 +388,18 @@ intptr_t cio_run(cio_task_fn main, void *arg, const struct cio_run_opts *opts)
 	pthread_cond_init(&st->cond, NULL);
 	st->rt.main = main;
 	st->rt.main_arg = arg;
+	st->cancel_main.fn = cancel_main_work;
+	st->grace = o->shutdown_grace ? o->shutdown_grace
+				      : CIO_RUN_DEFAULT_GRACE;
+	st->signals = !(o->flags & CIO_RUN_NO_SIGNALS);
+	/* Blocked here, so in every thread created from here on (shards,
+	 * their executors): only shard 0's signalfd sees them. */
+	sigemptyset(&sigs);
+	if (st->signals) {
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+	}
+	pthread_sigmask(SIG_BLOCK, &sigs, &old_mask);
 	st->rt.loop_opts = o->loop;
 	if ((ret = start(st, o)) < 0)
 		goto out;
@@ -332,6 +432,7 @@ out:
 		free(st->rt.shards[i].out);
 	free(st->rt.shards);
 	atomic_store(&cio__rt_current, NULL);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
 	free(st);

@@ -54,6 +54,10 @@ CIO_BEGIN_DECLS
 /* Flags of cio_run_opts. */
 /* Do not pin shard threads to CPUs (they still number from 0). */
 #define CIO_RUN_NO_PIN 0x1u
+/* Leave SIGINT and SIGTERM alone (see cio_run()). */
+#define CIO_RUN_NO_SIGNALS 0x2u
+
+#define CIO_RUN_DEFAULT_GRACE (10 * CIO_NSEC_PER_SEC)
 
 #define CIO_RUN_DEFAULT_MSG_RING 256u
 #define CIO_RUN_MAX_SHARDS 1024u
@@ -64,12 +68,15 @@ struct cio_run_opts {
 	 * affinity mask; 1..CIO_RUN_MAX_SHARDS. With pinning, shard i runs
 	 * on the i-th allowed CPU (modulo their number). */
 	unsigned shards;
-	unsigned flags; /* CIO_RUN_NO_PIN */
+	unsigned flags; /* CIO_RUN_NO_PIN, CIO_RUN_NO_SIGNALS */
 	/* Slots of each shard-to-shard ring (default 256; a power of two,
 	 * 2..65536). A full ring makes the sender wait. */
 	unsigned msg_ring;
 	/* Options of every shard's loop (NULL: defaults). */
 	const struct cio_loop_opts *loop;
+	/* Graceful shutdown: how long connection handlers may go on after
+	 * SIGINT/SIGTERM (ns, default CIO_RUN_DEFAULT_GRACE). */
+	int64_t shutdown_grace;
 };
 
 /* asyncio.run() for all shards: start them, run `main(arg)` as a task on
@@ -80,7 +87,18 @@ struct cio_run_opts {
  * from a shard, or another cio_run() is in progress in this process),
  * -ENOMEM, or the error of a loop or thread that could not start.
  * Called from a thread that has a loop of its own, that loop is left
- * alone: shards are new threads. */
+ * alone: shards are new threads.
+ *
+ * Signals (unless CIO_RUN_NO_SIGNALS): SIGINT and SIGTERM are blocked in
+ * the calling thread for the duration (restored on return) and so in
+ * every shard, and shard 0 reads them (runtime/signal.h). The first one
+ * starts a graceful shutdown: every shard closes its servers (new
+ * connections are refused), their handlers get `shutdown_grace` to
+ * finish and are then cancelled; once every shard is done with that,
+ * main is cancelled, and the shutdown above follows (cio_run() returns
+ * what main returns, -ECANCELED if it lets the cancellation through).
+ * A second SIGINT or SIGTERM ends the process at once, with that signal's
+ * default action. */
 intptr_t cio_run(cio_task_fn main, void *arg, const struct cio_run_opts *opts);
 
 /* The calling thread's shard, 0..count-1; -1 when it is not a shard. */

@@ -67,7 +67,7 @@ struct cio__shard {
 	 * before it drains its rings. */
 	_Alignas(64) atomic_int doorbell;
 	struct cio__work bell;
-	struct cio__work stop, quiet;
+	struct cio__work stop, quiet, graceful;
 
 	/* Own thread only. */
 	bool stopping; /* refuse new requests */
@@ -80,6 +80,8 @@ struct cio__rt {
 	struct cio__shard *shards;
 	struct cio__spsc *rings; /* [from * n + to] */
 	atomic_int quiet;        /* shards whose tasks are all done */
+	atomic_int drained;      /* shards done with a graceful shutdown */
+	int64_t grace_deadline;  /* written before `graceful` is posted */
 	atomic_bool shutting_down;
 	cio_task_fn main;
 	void *main_arg;
@@ -95,6 +97,9 @@ static inline struct cio__spsc *cio__ring(struct cio__rt *rt, unsigned from,
 {
 	return &rt->rings[(size_t)from * rt->n + to];
 }
+
+/* io/server.c: a shard's part of a graceful shutdown. */
+int cio__servers_stop(cio_loop *loop, int64_t deadline);
 
 /* shard_msg.c */
 int cio__rings_new(struct cio__rt *rt, unsigned slots);
