@@ -58,6 +58,7 @@ PUBLIC_HEADERS += $(wildcard runtime/combinators.h runtime/timeout.h \
 PUBLIC_HEADERS += io/file.h io/socket.h
 PUBLIC_HEADERS += runtime/executor.h io/dns.h
 PUBLIC_HEADERS += io/stream.h io/server.h
+PUBLIC_HEADERS += runtime/chan.h
 PUBLIC_HEADERS += runtime/shard.h runtime/signal.h
 
 TEST_SRCS := $(wildcard tests/test_*.c)

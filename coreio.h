@@ -10,6 +10,7 @@
 #include "runtime/timeout.h"
 #include "runtime/task_group.h"
 #include "runtime/executor.h"
+#include "runtime/chan.h"
 #include "runtime/shard.h"
 #include "runtime/signal.h"
 #include "io/file.h"
