@@ -49,15 +49,10 @@ static ssize_t rw(enum cio__op_kind kind, int fd, void *buf, size_t len,
 		  int64_t off, int64_t deadline)
 {
 	struct cio__op op;
+	int ret = cio__op_init_buf(&op, kind, fd, buf, &len, deadline);
 
-	if (fd < 0)
-		return -EBADF;
-	if (!buf && len)
-		return -EFAULT;
-	/* One SQE moves at most what fits the CQE's 32-bit result. */
-	if (len > INT32_MAX)
-		len = INT32_MAX & ~4095;
-	cio__op_init(&op, kind, fd, deadline);
+	if (ret < 0)
+		return ret;
 	op.a.rw.buf = buf;
 	op.a.rw.len = len;
 	op.a.rw.off = off < 0 ? -1 : off;

@@ -2,6 +2,7 @@
 #ifndef CIO_IO_OP_H
 #define CIO_IO_OP_H
 
+#include <errno.h>
 #include <string.h>
 
 #include "runtime/backend.h"
@@ -14,6 +15,26 @@ static inline void cio__op_init(struct cio__op *op, enum cio__op_kind kind,
 	op->kind = (uint8_t)kind;
 	op->fd = fd;
 	op->deadline = cio__op_deadline(deadline);
+}
+
+/* The common start of a one-buffer transfer (read, write, recv, send):
+ * check the descriptor and the buffer, clamp *len, init `op`. One SQE
+ * moves at most what fits the CQE's 32-bit result; the clamp is the
+ * kernel's own page-aligned limit for one read or write (MAX_RW_COUNT),
+ * so a long transfer goes on from an aligned offset. Returns 0, or
+ * -errno with `op` untouched. */
+static inline int cio__op_init_buf(struct cio__op *op, enum cio__op_kind kind,
+				   int fd, const void *buf, size_t *len,
+				   int64_t deadline)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (!buf && *len)
+		return -EFAULT;
+	if (*len > INT32_MAX)
+		*len = INT32_MAX & ~4095;
+	cio__op_init(op, kind, fd, deadline);
+	return 0;
 }
 
 /* The running loop's backend kind: io/ takes a different path on each

@@ -3,7 +3,6 @@
 #include "io/op.h"
 #include "io/socket.h"
 
-#include <limits.h>
 #include <unistd.h>
 
 static cio_loop *current_loop(void)
@@ -86,14 +85,10 @@ static ssize_t sr(enum cio__op_kind kind, int fd, void *buf, size_t len,
 		  int flags, int64_t deadline)
 {
 	struct cio__op op;
+	int ret = cio__op_init_buf(&op, kind, fd, buf, &len, deadline);
 
-	if (fd < 0)
-		return -EBADF;
-	if (!buf && len)
-		return -EFAULT;
-	if (len > INT32_MAX)
-		len = INT32_MAX & ~4095;
-	cio__op_init(&op, kind, fd, deadline);
+	if (ret < 0)
+		return ret;
 	op.a.sr.buf = buf;
 	op.a.sr.len = len;
 	op.a.sr.flags = flags;

@@ -3,7 +3,7 @@
  * graceful close (handlers finishing, then cancelled at the deadline),
  * max_connections, EMFILE on accept under a lowered RLIMIT_NOFILE (in a
  * forked child), open_connection's errors, and bad arguments. */
-#include "helpers/harness.h"
+#include "helpers/net.h"
 #include "io/server.h"
 #include "io/stream.h"
 
@@ -30,18 +30,6 @@
 
 /* -- helpers ----------------------------------------------------------------- */
 
-/* The body must return 0, leave the loop clean and report nothing. */
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static uint8_t pat(size_t i, unsigned seed)
-{
-	return (uint8_t)(i * 131u + (i >> 9) + seed * 29u);
-}
-
 /* A one-shot event between tasks. */
 static cio_future *event_new(void)
 {
@@ -56,33 +44,12 @@ static void event_set(cio_future *f, intptr_t v)
 		cr_assert_eq(cio_future_set_result(f, v), 0);
 }
 
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	cio_task *t;
-	cr_assert_eq(cio_spawn(&t, fn, arg, NULL), 0);
-	return t;
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 static cio_stream *connect_to(cio_server *srv)
 {
 	cio_stream *s;
 	cr_assert_eq(cio_open_connection(&s, LOCAL, cio_server_port(srv),
 					 LATER(), NULL), 0);
 	return s;
-}
-
-static void finish(cio_stream *s, int want)
-{
-	cr_assert_eq(cio_stream_close(s), 0);
-	cr_assert_eq(cio_stream_wait_closed(s, LATER()), want);
-	cio_stream_free(s);
 }
 
 static void stop(cio_server *srv, int want)
@@ -203,13 +170,13 @@ static intptr_t echo_task(void *arg)
 	cio_stream *c = connect_to(srv);
 	ping(c, "hello\n");
 	ping(c, "world\n");
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	/* By name, through cio_getaddrinfo(): "localhost" may list ::1
 	 * first, which this IPv4 server refuses; the next address works. */
 	cr_assert_eq(cio_open_connection(&c, "localhost", cio_server_port(srv),
 					 LATER(), NULL), 0);
 	ping(c, "by name\n");
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cr_assert_eq(cio_server_accepted(srv), 2);
 	stop(srv, 0);
 	return 0;
@@ -217,7 +184,7 @@ static intptr_t echo_task(void *arg)
 
 Test(server, port_zero_echo, .timeout = 60)
 {
-	run(echo_task, NULL);
+	th_run_clean(echo_task, NULL);
 }
 
 /* -- 1,000 concurrent connections ----------------------------------------------- */
@@ -239,19 +206,16 @@ static intptr_t client_fn(void *arg)
 	cr_assert_not_null(buf);
 	cr_assert_eq(cio_open_connection(&c, LOCAL, cio_server_port(cl->srv),
 					 LATER(), NULL), 0);
-	for (size_t i = 0; i < cl->len; i++)
-		buf[i] = pat(i, cl->id);
+	th_fill_pat(buf, cl->len, 0, cl->id);
 	/* Send it all, half-close, read the echo to the server's EOF. */
 	cr_assert_eq(cio_stream_write(c, buf, cl->len), 0);
 	cr_assert_eq(cio_stream_write_eof(c), 0);
 	memset(buf, 0, cl->len);
 	cr_assert_eq(cio_stream_read_exactly(c, buf, cl->len, LATER()),
 		     (ssize_t)cl->len);
-	for (size_t i = 0; i < cl->len; i++)
-		if (buf[i] != pat(i, cl->id))
-			cr_assert_fail("client %u byte %zu", cl->id, i);
+	th_check_pat(buf, cl->len, 0, cl->id);
 	cr_assert_eq(cio_stream_read(c, &eof, 1, LATER()), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	free(buf);
 	cl->rc = 1;
 	return 0;
@@ -267,10 +231,10 @@ static intptr_t many_task(void *arg)
 	cr_assert_eq(cio_start_server(&srv, LOCAL, 0, echo, NULL, NULL), 0);
 	for (unsigned i = 0; i < CONNS; i++) {
 		cl[i] = (struct client){ srv, i, 4096 + 61 * i % 20000, 0 };
-		t[i] = spawn(client_fn, &cl[i]);
+		t[i] = th_spawn_here(client_fn, &cl[i]);
 	}
 	for (unsigned i = 0; i < CONNS; i++) {
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 		cr_assert_eq(cl[i].rc, 1);
 	}
 	cr_assert_eq(cio_server_accepted(srv), CONNS);
@@ -291,7 +255,7 @@ Test(server, thousand_concurrent_echo_connections, .timeout = 60)
 	if (rl.rlim_cur < 2 * CONNS + 64)
 		cr_skip_test("RLIMIT_NOFILE hard limit %lu is too low",
 			     (unsigned long)rl.rlim_max);
-	run(many_task, NULL);
+	th_run_clean(many_task, NULL);
 }
 
 /* -- clients that vanish ---------------------------------------------------------- */
@@ -332,7 +296,7 @@ static intptr_t vanish_task(void *arg)
 	/* Half a request, then gone (FIN). */
 	c = connect_to(srv);
 	cr_assert_eq(cio_stream_write(c, "GET /par", 8), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cr_assert_eq(cio_await(sn.ended[0]), 0);
 	cr_assert_eq(sn.result[0], 8, "the partial line at EOF");
 
@@ -351,14 +315,14 @@ static intptr_t vanish_task(void *arg)
 
 	/* Connected, then gone without a byte. */
 	c = connect_to(srv);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cr_assert_eq(cio_await(sn.ended[2]), 0);
 	cr_assert_eq(sn.result[2], 0);
 
 	/* The server is unharmed. */
 	c = connect_to(srv);
 	ping(c, "GET /\n");
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cr_assert_eq(cio_await(sn.ended[3]), 0);
 	cr_assert_eq(sn.result[3], 6);
 	stop(srv, 0);
@@ -369,7 +333,7 @@ static intptr_t vanish_task(void *arg)
 
 Test(server, client_vanishes_mid_request, .timeout = 60)
 {
-	run(vanish_task, NULL);
+	th_run_clean(vanish_task, NULL);
 }
 
 /* The client goes away while the handler is still sending a big reply. */
@@ -404,7 +368,7 @@ static intptr_t vanish_reply_task(void *arg)
 		     (ssize_t)sizeof(buf));
 	cr_assert_eq(setsockopt(cio_stream_fd(c), SOL_SOCKET, SO_LINGER, &lg,
 				sizeof(lg)), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cr_assert_eq(cio_await(sn.ended[0]), 0);
 	cr_assert(sn.result[0] == -ECONNRESET || sn.result[0] == -EPIPE,
 		  "drain: %ld", (long)sn.result[0]);
@@ -416,7 +380,7 @@ static intptr_t vanish_reply_task(void *arg)
 
 Test(server, client_vanishes_during_reply, .timeout = 60)
 {
-	run(vanish_reply_task, NULL);
+	th_run_clean(vanish_reply_task, NULL);
 }
 
 /* -- half-closed connections ----------------------------------------------------- */
@@ -467,7 +431,7 @@ static intptr_t half_close_task(void *arg)
 	cr_assert_eq(cio_stream_readline(c, buf, sizeof(buf), LATER()), 11);
 	cr_assert_eq(memcmp(buf, "got 300000\n", 11), 0);
 	cr_assert_eq(cio_stream_read(c, buf, 1, LATER()), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	stop(srv, 0);
 
 	/* The server's side half-closes first. */
@@ -477,7 +441,7 @@ static intptr_t half_close_task(void *arg)
 	cr_assert_eq(cio_stream_readline(c, buf, sizeof(buf), LATER()), 6);
 	cr_assert_eq(cio_stream_read(c, buf, 1, LATER()), 0);
 	cr_assert_eq(cio_stream_write(c, big, sizeof(big)), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	stop(srv, 0);
 	cr_assert_eq(total, sizeof(big));
 	return 0;
@@ -485,7 +449,7 @@ static intptr_t half_close_task(void *arg)
 
 Test(server, half_closed_connections, .timeout = 60)
 {
-	run(half_close_task, NULL);
+	th_run_clean(half_close_task, NULL);
 }
 
 /* -- graceful close ---------------------------------------------------------------- */
@@ -533,7 +497,7 @@ static intptr_t graceful_task(void *arg)
 	cr_assert_eq(g.got, 0);
 	cr_assert_eq(cio_stream_readline(c, buf, sizeof(buf), LATER()), 4);
 	cr_assert_eq(cio_stream_read(c, buf, 1, LATER()), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	/* Not listening any more. */
 	cr_assert_eq(cio_open_connection(&late, LOCAL, port, LATER(), NULL),
 		     -ECONNREFUSED);
@@ -545,7 +509,7 @@ static intptr_t graceful_task(void *arg)
 
 Test(server, graceful_close_lets_handlers_finish, .timeout = 60)
 {
-	run(graceful_task, NULL);
+	th_run_clean(graceful_task, NULL);
 }
 
 static intptr_t deadline_task(void *arg)
@@ -566,7 +530,7 @@ static intptr_t deadline_task(void *arg)
 	cr_assert_eq(g.got, -ECANCELED, "the handler was cancelled");
 	cr_assert_eq(cio_server_connections(srv), 0);
 	cr_assert_eq(cio_stream_read(c, buf, 1, LATER()), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cio_server_free(srv);
 	cio_future_unref(g.entered);
 	cio_future_unref(g.release);
@@ -575,7 +539,7 @@ static intptr_t deadline_task(void *arg)
 
 Test(server, graceful_close_cancels_at_deadline, .timeout = 60)
 {
-	run(deadline_task, NULL);
+	th_run_clean(deadline_task, NULL);
 }
 
 struct waiter {
@@ -597,13 +561,13 @@ static intptr_t cancelled_wait_task(void *arg)
 	cio_stream *c = connect_to(srv);
 	cr_assert_eq(cio_await(g.entered), 0);
 	cr_assert_eq(cio_server_close(srv), 0);
-	cio_task *w = spawn(wait_closed_fn, srv);
+	cio_task *w = th_spawn_here(wait_closed_fn, srv);
 	cr_assert_eq(cio_yield(), 0);
 	cio_task_cancel(w);
-	cr_assert_eq(join(w), -ECANCELED);
+	cr_assert_eq(th_join(w), -ECANCELED);
 	cr_assert(g.done, "handlers are cancelled and awaited first");
 	cr_assert_eq(g.got, -ECANCELED);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cio_server_free(srv);
 	cio_future_unref(g.entered);
 	cio_future_unref(g.release);
@@ -612,7 +576,7 @@ static intptr_t cancelled_wait_task(void *arg)
 
 Test(server, cancelled_wait_closed_cancels_handlers, .timeout = 60)
 {
-	run(cancelled_wait_task, NULL);
+	th_run_clean(cancelled_wait_task, NULL);
 }
 
 /* wait_closed from one of the server's own handlers would wait for
@@ -635,7 +599,7 @@ static intptr_t self_wait_task(void *arg)
 	cio_stream *c = connect_to(srv);
 	char b;
 	cr_assert_eq(cio_stream_read(c, &b, 1, LATER()), 0);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	cr_assert_eq(cio_server_wait_closed(srv, LATER()), 0);
 	cio_server_free(srv);
 	return 0;
@@ -643,7 +607,7 @@ static intptr_t self_wait_task(void *arg)
 
 Test(server, wait_closed_from_a_handler, .timeout = 60)
 {
-	run(self_wait_task, NULL);
+	th_run_clean(self_wait_task, NULL);
 }
 
 /* Freed with a handler still running: it is cancelled, and the server's
@@ -661,7 +625,7 @@ static intptr_t free_running_task(void *arg)
 	cio_server_free(srv);
 	cr_assert_eq(cio_stream_read(c, &b, 1, LATER()), 0);
 	cr_assert_eq(g.got, -ECANCELED);
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	/* The handler's task ends right after the close it awaited. */
 	while (cio_all_tasks(NULL, NULL, 0) > 1)
 		cr_assert_eq(cio_yield(), 0);
@@ -672,7 +636,7 @@ static intptr_t free_running_task(void *arg)
 
 Test(server, free_with_running_handler, .timeout = 60)
 {
-	run(free_running_task, NULL);
+	th_run_clean(free_running_task, NULL);
 }
 
 /* -- max_connections ----------------------------------------------------------------- */
@@ -728,7 +692,7 @@ static intptr_t max_conns_task(void *arg)
 	event_set(l.release[2], 0);
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(cio_stream_read(c[i], buf, 1, LATER()), 0);
-		finish(c[i], 0);
+		th_stream_finish(c[i], 0);
 	}
 	stop(srv, 0);
 	for (int i = 0; i < 3; i++)
@@ -738,7 +702,7 @@ static intptr_t max_conns_task(void *arg)
 
 Test(server, max_connections, .timeout = 60)
 {
-	run(max_conns_task, NULL);
+	th_run_clean(max_conns_task, NULL);
 }
 
 /* -- open_connection errors ---------------------------------------------------------- */
@@ -777,7 +741,7 @@ static intptr_t connect_errors_task(void *arg)
 
 Test(server, open_connection_errors, .timeout = 60)
 {
-	run(connect_errors_task, NULL);
+	th_run_clean(connect_errors_task, NULL);
 }
 
 static intptr_t ipv6_task(void *arg)
@@ -793,14 +757,14 @@ static intptr_t ipv6_task(void *arg)
 	cr_assert_eq(cio_open_connection(&c, "::1", cio_server_port(srv),
 					 LATER(), NULL), 0);
 	ping(c, "six\n");
-	finish(c, 0);
+	th_stream_finish(c, 0);
 	stop(srv, 0);
 	return 0;
 }
 
 Test(server, ipv6_loopback, .timeout = 60)
 {
-	run(ipv6_task, NULL);
+	th_run_clean(ipv6_task, NULL);
 }
 
 /* -- EMFILE on accept (forked child) --------------------------------------------------- */

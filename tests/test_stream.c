@@ -3,7 +3,7 @@
  * call, cancellation, end of file in every state, peer resets, half-close,
  * close/abort/free, and bad arguments. Each test also checks that the loop
  * reported nothing and that nothing leaked. */
-#include "helpers/harness.h"
+#include "helpers/net.h"
 #include "io/stream.h"
 #include "io/stream_internal.h"
 #include "runtime/task_internal.h"
@@ -44,32 +44,6 @@ void *memmem(const void *hay, size_t hl, const void *needle, size_t nl)
 }
 
 /* -- helpers ----------------------------------------------------------------- */
-
-/* The body must return 0, leave the loop clean and report nothing. */
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static uint8_t pat(size_t i, unsigned seed)
-{
-	return (uint8_t)(i * 131u + (i >> 9) + seed * 29u);
-}
-
-static void fill_pat(uint8_t *b, size_t n, size_t off, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		b[i] = pat(off + i, seed);
-}
-
-static void check_pat(const uint8_t *b, size_t n, size_t off, unsigned seed)
-{
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != pat(off + i, seed))
-			cr_assert_fail("byte %zu: %u, want %u", off + i, b[i],
-				       pat(off + i, seed));
-}
 
 static void set_bufs(int fd, int size)
 {
@@ -137,35 +111,12 @@ static void send_str(int fd, const char *p)
 	send_all(fd, p, strlen(p));
 }
 
-/* Close, wait, free; wait_closed must return `want`. */
-static void finish(cio_stream *s, int want)
-{
-	cr_assert_eq(cio_stream_close(s), 0);
-	cr_assert_eq(cio_stream_wait_closed(s, LATER()), want);
-	cio_stream_free(s);
-}
-
 /* The event a test waits for: the stream's reader is parked in the
  * kernel, so what is sent next arrives in a read of its own. */
 static void wait_reader_parked(cio_stream *s)
 {
 	while (!(s->reader && s->reader->state == CIO__TASK_PARKED))
 		cr_assert_eq(cio_yield(), 0);
-}
-
-/* Spawn on the current loop. */
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	cio_task *t;
-	cr_assert_eq(cio_spawn(&t, fn, arg, NULL), 0);
-	return t;
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
 }
 
 /* -- bad arguments ----------------------------------------------------------- */
@@ -207,9 +158,9 @@ static intptr_t bad_args_task(void *arg)
 	/* Not a socket: no half-close. */
 	cio_stream *ps = stream(p[2], NULL);
 	cr_assert_eq(cio_stream_write_eof(ps), -EOPNOTSUPP);
-	finish(ps, 0);
+	th_stream_finish(ps, 0);
 
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	cr_assert_eq(cio_close(p[1]), 0);
 	cr_assert_eq(cio_close(p[3]), 0);
 	return 0;
@@ -321,13 +272,13 @@ static intptr_t read_basic_task(void *arg)
 	cr_assert(cio_stream_at_eof(s));
 	cr_assert_eq(cio_stream_readline(s, buf, sizeof(buf), LATER()), 0);
 	cr_assert_eq(cio_stream_read_exactly(s, buf, 1, LATER()), -EPIPE);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, read_then_eof, .timeout = 60)
 {
-	run(read_basic_task, NULL);
+	th_run_clean(read_basic_task, NULL);
 }
 
 /* The peer side of the fragment tests: one byte per read of the stream. */
@@ -360,41 +311,41 @@ static intptr_t fragments_task(void *arg)
 	for (int i = 0; i < 100; i++)
 		want[i] = (char)('A' + i % 26);
 	struct dribble d = { s, sv[1], want, sizeof(want) };
-	cio_task *t = spawn(dribble_fn, &d);
+	cio_task *t = th_spawn_here(dribble_fn, &d);
 	cr_assert_eq(cio_stream_read_exactly(s, buf, 100, LATER()), 100);
 	cr_assert_eq(memcmp(buf, want, 100), 0);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 
 	/* A two-byte separator split over reads, then a line. */
 	d.data = "abc\r\nrest\n";
 	d.len = strlen(d.data);
-	t = spawn(dribble_fn, &d);
+	t = th_spawn_here(dribble_fn, &d);
 	cr_assert_eq(cio_stream_read_until(s, "\r\n", 2, buf, sizeof(buf),
 					   LATER()), 5);
 	cr_assert_eq(memcmp(buf, "abc\r\n", 5), 0);
 	cr_assert_eq(cio_stream_readline(s, buf, sizeof(buf), LATER()), 5);
 	cr_assert_eq(memcmp(buf, "rest\n", 5), 0);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 
 	/* A separator whose first byte repeats ("\r\r\n"). */
 	d.data = "x\r\r\r\ny";
 	d.len = strlen(d.data);
-	t = spawn(dribble_fn, &d);
+	t = th_spawn_here(dribble_fn, &d);
 	cr_assert_eq(cio_stream_read_until(s, "\r\n", 2, buf, sizeof(buf),
 					   LATER()), 5);
 	cr_assert_eq(memcmp(buf, "x\r\r\r\n", 5), 0);
 	cr_assert_eq(cio_stream_read(s, buf, 1, LATER()), 1);
 	cr_assert_eq(buf[0], 'y');
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 
 	cr_assert_eq(cio_close(sv[1]), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, short_reads_reassembled, .timeout = 60)
 {
-	run(fragments_task, NULL);
+	th_run_clean(fragments_task, NULL);
 }
 
 static intptr_t exactly_eof_task(void *arg)
@@ -413,13 +364,13 @@ static intptr_t exactly_eof_task(void *arg)
 	cr_assert_eq(cio_stream_read_exactly(s, buf, 10, LATER()), 10);
 	cr_assert_eq(memcmp(buf, "0123456789", 10), 0);
 	cr_assert_eq(cio_stream_read(s, buf, 1, LATER()), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, read_exactly_eof_keeps_partial, .timeout = 60)
 {
-	run(exactly_eof_task, NULL);
+	th_run_clean(exactly_eof_task, NULL);
 }
 
 static intptr_t overflow_task(void *arg)
@@ -461,13 +412,13 @@ static intptr_t overflow_task(void *arg)
 	cr_assert_eq(memcmp(buf, "123456789\n", 10), 0);
 
 	cr_assert_eq(cio_close(sv[1]), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, read_until_limit_overflow_keeps_data, .timeout = 60)
 {
-	run(overflow_task, NULL);
+	th_run_clean(overflow_task, NULL);
 }
 
 static intptr_t partial_line_task(void *arg)
@@ -491,13 +442,13 @@ static intptr_t partial_line_task(void *arg)
 	cr_assert_eq(cio_stream_readline(s, buf, sizeof(buf), LATER()), 0);
 	cr_assert_eq(cio_stream_read_until(s, "\n", 1, buf, sizeof(buf),
 					   LATER()), -EPIPE);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, readline_returns_last_partial_line, .timeout = 60)
 {
-	run(partial_line_task, NULL);
+	th_run_clean(partial_line_task, NULL);
 }
 
 /* A long line that arrives in many short reads: the separator search
@@ -517,7 +468,7 @@ static intptr_t pump_fn(void *arg)
 	for (size_t off = 0; off < p->len; off += sizeof(chunk)) {
 		size_t n = p->len - off < sizeof(chunk) ? p->len - off
 							 : sizeof(chunk);
-		fill_pat(chunk, n, off, p->seed);
+		th_fill_pat(chunk, n, off, p->seed);
 		/* The pattern never holds '\n' where the line must not end. */
 		for (size_t i = 0; i < n; i++)
 			if (chunk[i] == '\n')
@@ -541,22 +492,22 @@ static intptr_t long_line_task(void *arg)
 	uint8_t *buf = malloc(len);
 	cr_assert_not_null(buf);
 	struct pump pu = { p[1], len, 3, true };
-	cio_task *t = spawn(pump_fn, &pu);
+	cio_task *t = th_spawn_here(pump_fn, &pu);
 	memmem_scanned = 0;
 	cr_assert_eq(cio_stream_readline(s, buf, len, LATER()), (ssize_t)len);
 	cr_assert_eq(buf[len - 1], '\n');
 	cr_assert_leq(memmem_scanned, 2 * len, "scanned %zu bytes for %zu",
 		      memmem_scanned, len);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_close(p[1]), 0);
 	free(buf);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, long_line_scanned_once, .timeout = 60)
 {
-	run(long_line_task, NULL);
+	th_run_clean(long_line_task, NULL);
 }
 
 /* -- short writes, full duplex ----------------------------------------------- */
@@ -584,7 +535,7 @@ static intptr_t writer_fn(void *arg)
 		size_t n = rnd(&x->rng, sizeof(chunk));
 		if (n > x->len - off)
 			n = x->len - off;
-		fill_pat(chunk, n, off, x->seed);
+		th_fill_pat(chunk, n, off, x->seed);
 		cr_assert_eq(cio_stream_write(x->s, chunk, n), 0);
 		cr_assert_eq(cio_stream_drain(x->s, LATER()), 0);
 		off += n;
@@ -611,7 +562,7 @@ static intptr_t reader_fn(void *arg)
 		else
 			continue;
 		cr_assert_gt(n, 0, "read: %zd at %zu", n, off);
-		check_pat(chunk, (size_t)n, off, x->seed);
+		th_check_pat(chunk, (size_t)n, off, x->seed);
 		off += (size_t)n;
 	}
 	if (x->close_after)
@@ -627,19 +578,20 @@ static intptr_t pipe_xfer_task(void *arg)
 	small_pipe(p);
 	cio_stream *r = stream(p[0], NULL), *w = stream(p[1], NULL);
 	struct xfer wx = { w, BIG, 5, 1, false }, rx = { r, BIG, 5, 2, false };
-	cio_task *tw = spawn(writer_fn, &wx), *tr = spawn(reader_fn, &rx);
-	cr_assert_eq(join(tw), 0);
-	finish(w, 0);
-	cr_assert_eq(join(tr), 0);
+	cio_task *tw = th_spawn_here(writer_fn, &wx);
+	cio_task *tr = th_spawn_here(reader_fn, &rx);
+	cr_assert_eq(th_join(tw), 0);
+	th_stream_finish(w, 0);
+	cr_assert_eq(th_join(tr), 0);
 	char c;
 	cr_assert_eq(cio_stream_read(r, &c, 1, LATER()), 0, "writer closed");
-	finish(r, 0);
+	th_stream_finish(r, 0);
 	return 0;
 }
 
 Test(stream, short_writes_and_reads_through_small_pipe, .timeout = 60)
 {
-	run(pipe_xfer_task, NULL);
+	th_run_clean(pipe_xfer_task, NULL);
 }
 
 /* Both directions at once on each stream (one reader task and one writer
@@ -664,25 +616,27 @@ static intptr_t duplex_task(void *arg)
 	cio_stream *a = stream(sv[0], NULL), *b = stream(sv[1], NULL);
 	struct xfer aw = { a, BIG, 1, 11, true }, ar = { a, BIG, 2, 12, true };
 	struct xfer bw = { b, BIG, 2, 13, true }, br = { b, BIG, 1, 14, true };
-	cio_task *t[4] = { spawn(writer_fn, &aw), spawn(reader_fn, &ar),
-			   spawn(writer_fn, &bw), spawn(reader_fn, &br) };
+	cio_task *t[4] = {
+		th_spawn_here(writer_fn, &aw), th_spawn_here(reader_fn, &ar),
+		th_spawn_here(writer_fn, &bw), th_spawn_here(reader_fn, &br),
+	};
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(join(t[i]), 0);
-	finish(a, 0);
-	finish(b, 0);
+		cr_assert_eq(th_join(t[i]), 0);
+	th_stream_finish(a, 0);
+	th_stream_finish(b, 0);
 	return 0;
 }
 
 Test(stream, full_duplex_tiny_unix_buffers, .timeout = 60)
 {
 	int tcp = 0;
-	run(duplex_task, &tcp);
+	th_run_clean(duplex_task, &tcp);
 }
 
 Test(stream, full_duplex_small_tcp_send_buffers_with_half_close, .timeout = 60)
 {
 	int tcp = 1;
-	run(duplex_task, &tcp);
+	th_run_clean(duplex_task, &tcp);
 }
 
 /* -- back-pressure ----------------------------------------------------------- */
@@ -703,7 +657,7 @@ static intptr_t slow_peer_fn(void *arg)
 	while (got < p->total) {
 		ssize_t n = cio_read(p->fd, buf, sizeof(buf), -1, LATER());
 		cr_assert_gt(n, 0);
-		check_pat(buf, (size_t)n, got, 9);
+		th_check_pat(buf, (size_t)n, got, 9);
 		got += (size_t)n;
 		cr_assert_eq(cio_yield(), 0);
 	}
@@ -721,7 +675,7 @@ static intptr_t drain_task(void *arg)
 	unix_pair(sv, 4096);
 	cio_stream *s = stream(sv[0], &o);
 	uint8_t *data = malloc(total);
-	fill_pat(data, total, 0, 9);
+	th_fill_pat(data, total, 0, 9);
 
 	/* At or below the high water mark, drain does not wait (the flusher
 	 * has not even run yet). */
@@ -732,7 +686,7 @@ static intptr_t drain_task(void *arg)
 	cr_assert_eq(cio_stream_write(s, data + 1000, total - 1000), 0);
 	cr_assert_eq(cio_stream_write_buffered(s), total);
 	struct slow_peer p = { sv[1], total, s, 0 };
-	cio_task *t = spawn(slow_peer_fn, &p);
+	cio_task *t = th_spawn_here(slow_peer_fn, &p);
 	cr_assert_eq(cio_stream_drain(s, LATER()), 0);
 	size_t left = cio_stream_write_buffered(s);
 	cr_assert_leq(left, 16 * 1024, "drain returned with %zu buffered",
@@ -742,16 +696,16 @@ static intptr_t drain_task(void *arg)
 	cr_assert_eq(cio_stream_drain(s, LATER()), 0);
 	cr_assert_eq(cio_stream_flush(s, LATER()), 0);
 	cr_assert_eq(cio_stream_write_buffered(s), 0);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	free(data);
 	cr_assert_eq(cio_close(sv[1]), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, drain_high_low_water_marks, .timeout = 60)
 {
-	run(drain_task, NULL);
+	th_run_clean(drain_task, NULL);
 }
 
 static intptr_t drainer_fn(void *arg)
@@ -768,23 +722,24 @@ static intptr_t two_drainers_task(void *arg)
 	unix_pair(sv, 4096);
 	cio_stream *s = stream(sv[0], NULL);
 	uint8_t *data = malloc(total);
-	fill_pat(data, total, 0, 9);
+	th_fill_pat(data, total, 0, 9);
 	cr_assert_eq(cio_stream_write(s, data, total), 0);
-	cio_task *d1 = spawn(drainer_fn, s), *d2 = spawn(drainer_fn, s);
+	cio_task *d1 = th_spawn_here(drainer_fn, s);
+	cio_task *d2 = th_spawn_here(drainer_fn, s);
 	struct slow_peer p = { sv[1], total, s, 0 };
-	cio_task *t = spawn(slow_peer_fn, &p);
-	cr_assert_eq(join(d1), 0);
-	cr_assert_eq(join(d2), 0);
-	cr_assert_eq(join(t), 0);
+	cio_task *t = th_spawn_here(slow_peer_fn, &p);
+	cr_assert_eq(th_join(d1), 0);
+	cr_assert_eq(th_join(d2), 0);
+	cr_assert_eq(th_join(t), 0);
 	free(data);
 	cr_assert_eq(cio_close(sv[1]), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, drain_from_two_tasks, .timeout = 60)
 {
-	run(two_drainers_task, NULL);
+	th_run_clean(two_drainers_task, NULL);
 }
 
 /* -- deadlines and cancellation ----------------------------------------------- */
@@ -832,7 +787,7 @@ static intptr_t deadlines_task(void *arg)
 	/* The write side: nobody reads the peer. */
 	const size_t total = 512 * 1024;
 	uint8_t *data = malloc(total);
-	fill_pat(data, total, 0, 9);
+	th_fill_pat(data, total, 0, 9);
 	cr_assert_eq(cio_stream_write(s, data, total), 0);
 	t0 = cio_loop_time();
 	expect_timeout(cio_stream_drain(s, t0 + w), t0, w);
@@ -843,9 +798,9 @@ static intptr_t deadlines_task(void *arg)
 	expect_timeout(cio_stream_wait_closed(s, t0 + w), t0, w);
 	/* The deadline only ended the waits: everything still arrives. */
 	struct slow_peer p = { sv[1], total, s, 0 };
-	cio_task *t = spawn(slow_peer_fn, &p);
+	cio_task *t = th_spawn_here(slow_peer_fn, &p);
 	cr_assert_eq(cio_stream_wait_closed(s, LATER()), 0);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_read(sv[1], buf, 1, -1, LATER()), 0);
 	cio_stream_free(s);
 	free(data);
@@ -855,7 +810,7 @@ static intptr_t deadlines_task(void *arg)
 
 Test(stream, deadline_on_every_kind_of_call, .timeout = 60)
 {
-	run(deadlines_task, NULL);
+	th_run_clean(deadlines_task, NULL);
 }
 
 struct reader_arg {
@@ -885,7 +840,7 @@ static intptr_t cancel_task(void *arg)
 	unix_pair(sv, 0);
 	cio_stream *s = stream(sv[0], NULL);
 	struct reader_arg r = { .s = s, .n = 10 };
-	cio_task *t = spawn(read_exactly_fn, &r);
+	cio_task *t = th_spawn_here(read_exactly_fn, &r);
 	wait_reader_parked(s);
 	send_str(sv[1], "0123");
 	/* The four bytes land in the buffer; the reader parks again. */
@@ -895,19 +850,19 @@ static intptr_t cancel_task(void *arg)
 	/* Another reader is refused meanwhile. */
 	cr_assert_eq(cio_stream_read(s, buf, 1, LATER()), -EBUSY);
 	cio_task_cancel(t);
-	cr_assert_eq(join(t), -ECANCELED);
+	cr_assert_eq(th_join(t), -ECANCELED);
 	cr_assert_eq(cio_stream_buffered(s), 4);
 	send_str(sv[1], "456789");
 	cr_assert_eq(cio_stream_read_exactly(s, buf, 10, LATER()), 10);
 	cr_assert_eq(memcmp(buf, "0123456789", 10), 0);
 	cr_assert_eq(cio_close(sv[1]), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	return 0;
 }
 
 Test(stream, cancelled_read_loses_nothing, .timeout = 60)
 {
-	run(cancel_task, NULL);
+	th_run_clean(cancel_task, NULL);
 }
 
 /* -- end of file, resets, half-close ------------------------------------------- */
@@ -922,27 +877,27 @@ static intptr_t eof_states_task(void *arg)
 	unix_pair(sv, 0);
 	cio_stream *s = stream(sv[0], NULL);
 	struct reader_arg r = { .s = s, .n = 8 };
-	cio_task *t = spawn(read_fn, &r);
+	cio_task *t = th_spawn_here(read_fn, &r);
 	wait_reader_parked(s);
 	cr_assert_eq(cio_close(sv[1]), 0);
-	cr_assert_eq(join(t), 0);
-	finish(s, 0);
+	cr_assert_eq(th_join(t), 0);
+	th_stream_finish(s, 0);
 
 	/* Parked in read_exactly with part of it buffered. */
 	unix_pair(sv, 0);
 	s = stream(sv[0], NULL);
 	r = (struct reader_arg){ .s = s, .n = 8 };
-	t = spawn(read_exactly_fn, &r);
+	t = th_spawn_here(read_exactly_fn, &r);
 	wait_reader_parked(s);
 	send_str(sv[1], "abc");
 	while (cio_stream_buffered(s) < 3 ||
 	       s->reader->state != CIO__TASK_PARKED)
 		cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_close(sv[1]), 0);
-	cr_assert_eq(join(t), -EPIPE);
+	cr_assert_eq(th_join(t), -EPIPE);
 	cr_assert_eq(cio_stream_read(s, buf, sizeof(buf), LATER()), 3);
 	cr_assert_eq(cio_stream_read(s, buf, sizeof(buf), LATER()), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 
 	/* Data buffered, then end of file: data first. */
 	unix_pair(sv, 0);
@@ -961,13 +916,13 @@ static intptr_t eof_states_task(void *arg)
 	cr_assert_eq(cio_stream_flush(s, LATER()), -EPIPE);
 	cr_assert_eq(cio_stream_write(s, "q", 1), -EPIPE);
 	cr_assert_eq(cio_stream_drain(s, LATER()), -EPIPE);
-	finish(s, -EPIPE);
+	th_stream_finish(s, -EPIPE);
 	return 0;
 }
 
 Test(stream, eof_in_every_read_state, .timeout = 60)
 {
-	run(eof_states_task, NULL);
+	th_run_clean(eof_states_task, NULL);
 }
 
 static intptr_t reset_task(void *arg)
@@ -982,13 +937,13 @@ static intptr_t reset_task(void *arg)
 	send_str(sv[1], "hi");
 	cr_assert_eq(cio_stream_read_exactly(s, buf, 2, LATER()), 2);
 	struct reader_arg r = { .s = s, .n = 8 };
-	cio_task *t = spawn(read_fn, &r);
+	cio_task *t = th_spawn_here(read_fn, &r);
 	wait_reader_parked(s);
 	/* The peer resets the connection under a parked reader. */
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)),
 		     0);
 	cr_assert_eq(cio_close(sv[1]), 0);
-	cr_assert_eq(join(t), -ECONNRESET);
+	cr_assert_eq(th_join(t), -ECONNRESET);
 	/* Sticky. */
 	cr_assert_eq(cio_stream_read(s, buf, 1, LATER()), -ECONNRESET);
 	cr_assert_eq(cio_stream_readline(s, buf, sizeof(buf), LATER()),
@@ -997,13 +952,13 @@ static intptr_t reset_task(void *arg)
 	int e = cio_stream_flush(s, LATER());
 	cr_assert(e == -EPIPE || e == -ECONNRESET, "flush: %d", e);
 	cr_assert_eq(cio_stream_write(s, "x", 1), e);
-	finish(s, e);
+	th_stream_finish(s, e);
 	return 0;
 }
 
 Test(stream, peer_reset, .timeout = 60)
 {
-	run(reset_task, NULL);
+	th_run_clean(reset_task, NULL);
 }
 
 static intptr_t half_close_task(void *arg)
@@ -1024,17 +979,17 @@ static intptr_t half_close_task(void *arg)
 	cr_assert_eq(cio_stream_read(b, buf, sizeof(buf), LATER()), 0);
 	/* ... and answers on its half, still open. */
 	cr_assert_eq(cio_stream_write(b, "response\n", 9), 0);
-	finish(b, 0);
+	th_stream_finish(b, 0);
 	cr_assert_eq(cio_stream_readline(a, buf, sizeof(buf), LATER()), 9);
 	cr_assert_eq(memcmp(buf, "response\n", 9), 0);
 	cr_assert_eq(cio_stream_readline(a, buf, sizeof(buf), LATER()), 0);
-	finish(a, 0);
+	th_stream_finish(a, 0);
 	return 0;
 }
 
 Test(stream, half_close, .timeout = 60)
 {
-	run(half_close_task, NULL);
+	th_run_clean(half_close_task, NULL);
 }
 
 /* -- closing ------------------------------------------------------------------- */
@@ -1049,10 +1004,10 @@ static intptr_t close_task(void *arg)
 	unix_pair(sv, 4096);
 	cio_stream *s = stream(sv[0], NULL);
 	struct reader_arg r = { .s = s, .n = 8 };
-	cio_task *t = spawn(read_fn, &r);
+	cio_task *t = th_spawn_here(read_fn, &r);
 	wait_reader_parked(s);
 	uint8_t *data = malloc(total);
-	fill_pat(data, total, 0, 9);
+	th_fill_pat(data, total, 0, 9);
 	cr_assert_eq(cio_stream_write(s, data, total), 0);
 	cr_assert_eq(cio_stream_close(s), 0);
 	cr_assert_eq(cio_stream_close(s), 0, "twice");
@@ -1064,10 +1019,10 @@ static intptr_t close_task(void *arg)
 	cr_assert_eq(cio_stream_write_eof(s), -EBADF);
 	/* The buffered data is flushed first, then the reader leaves. */
 	struct slow_peer p = { sv[1], total, s, 0 };
-	cio_task *pt = spawn(slow_peer_fn, &p);
-	cr_assert_eq(join(pt), 0);
+	cio_task *pt = th_spawn_here(slow_peer_fn, &p);
+	cr_assert_eq(th_join(pt), 0);
 	cr_assert_eq(cio_read(sv[1], buf, 1, -1, LATER()), 0, "then EOF");
-	cr_assert_eq(join(t), -EBADF);
+	cr_assert_eq(th_join(t), -EBADF);
 	cr_assert_eq(cio_stream_wait_closed(s, LATER()), 0);
 	cr_assert_eq(cio_stream_wait_closed(s, LATER()), 0, "twice");
 	cr_assert_eq(cio_stream_fd(s), -EBADF);
@@ -1080,7 +1035,7 @@ static intptr_t close_task(void *arg)
 
 Test(stream, close_flushes_then_ends_the_reader, .timeout = 60)
 {
-	run(close_task, NULL);
+	th_run_clean(close_task, NULL);
 }
 
 static intptr_t abort_task(void *arg)
@@ -1093,7 +1048,7 @@ static intptr_t abort_task(void *arg)
 	unix_pair(sv, 4096);
 	cio_stream *s = stream(sv[0], NULL);
 	uint8_t *data = malloc(total);
-	fill_pat(data, total, 0, 9);
+	th_fill_pat(data, total, 0, 9);
 	cr_assert_eq(cio_stream_write(s, data, total), 0);
 	/* Let the flusher park in a send the peer does not read. */
 	while (!s->flusher_sending || s->flusher->state != CIO__TASK_PARKED)
@@ -1104,7 +1059,7 @@ static intptr_t abort_task(void *arg)
 	size_t got = 0;
 	ssize_t n;
 	while ((n = cio_read(sv[1], buf, sizeof(buf), -1, LATER())) > 0) {
-		check_pat(buf, (size_t)n, got, 9);
+		th_check_pat(buf, (size_t)n, got, 9);
 		got += (size_t)n;
 	}
 	cr_assert_eq(n, 0);
@@ -1117,7 +1072,7 @@ static intptr_t abort_task(void *arg)
 
 Test(stream, abort_drops_unsent_data, .timeout = 60)
 {
-	run(abort_task, NULL);
+	th_run_clean(abort_task, NULL);
 }
 
 static intptr_t free_open_task(void *arg)
@@ -1161,7 +1116,7 @@ static intptr_t free_open_task(void *arg)
 	unix_pair(sv, 0);
 	s = stream(sv[0], &o);
 	cr_assert_eq(cio_stream_write(s, "k", 1), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	cr_assert_geq(fcntl(sv[0], F_GETFD), 0);
 	cr_assert_eq(cio_read(sv[1], buf, sizeof(buf), -1, LATER()), 1);
 	cr_assert_eq(cio_close(sv[0]), 0);
@@ -1171,7 +1126,7 @@ static intptr_t free_open_task(void *arg)
 
 Test(stream, free_without_close_and_keep_fd, .timeout = 60)
 {
-	run(free_open_task, NULL);
+	th_run_clean(free_open_task, NULL);
 }
 
 /* -- regular files -------------------------------------------------------------- */
@@ -1187,25 +1142,25 @@ static intptr_t file_task(void *arg)
 	cr_assert_geq(fd, 0);
 	cio_stream *s = stream(fd, NULL);
 	uint8_t *data = malloc(total), *back = malloc(total);
-	fill_pat(data, total, 0, 4);
+	th_fill_pat(data, total, 0, 4);
 	for (size_t off = 0; off < total; off += 7000) {
 		size_t n = total - off < 7000 ? total - off : 7000;
 		cr_assert_eq(cio_stream_write(s, data + off, n), 0);
 	}
 	cr_assert_eq(cio_stream_write(s, "one\ntwo\n", 8), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 
 	fd = cio_open(path, O_RDONLY, 0);
 	cr_assert_geq(fd, 0);
 	s = stream(fd, NULL);
 	cr_assert_eq(cio_stream_read_exactly(s, back, total, LATER()),
 		     (ssize_t)total);
-	check_pat(back, total, 0, 4);
+	th_check_pat(back, total, 0, 4);
 	cr_assert_eq(cio_stream_readline(s, line, sizeof(line), LATER()), 4);
 	cr_assert_eq(cio_stream_readline(s, line, sizeof(line), LATER()), 4);
 	cr_assert_eq(memcmp(line, "two\n", 4), 0);
 	cr_assert_eq(cio_stream_read(s, line, sizeof(line), LATER()), 0);
-	finish(s, 0);
+	th_stream_finish(s, 0);
 	cr_assert_eq(cio_unlink(path), 0);
 	free(data);
 	free(back);
@@ -1214,7 +1169,7 @@ static intptr_t file_task(void *arg)
 
 Test(stream, regular_file, .timeout = 60)
 {
-	run(file_task, NULL);
+	th_run_clean(file_task, NULL);
 }
 
 /* CIO_STREAM_RECV_ONESHOT: the same full-duplex transfer over TCP with
@@ -1230,16 +1185,18 @@ static intptr_t oneshot_duplex_task(void *arg)
 	cio_stream *a = stream(sv[0], &o), *b = stream(sv[1], &o);
 	struct xfer aw = { a, BIG, 1, 21, true }, ar = { a, BIG, 2, 22, true };
 	struct xfer bw = { b, BIG, 2, 23, true }, br = { b, BIG, 1, 24, true };
-	cio_task *t[4] = { spawn(writer_fn, &aw), spawn(reader_fn, &ar),
-			   spawn(writer_fn, &bw), spawn(reader_fn, &br) };
+	cio_task *t[4] = {
+		th_spawn_here(writer_fn, &aw), th_spawn_here(reader_fn, &ar),
+		th_spawn_here(writer_fn, &bw), th_spawn_here(reader_fn, &br),
+	};
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(join(t[i]), 0);
-	finish(a, 0);
-	finish(b, 0);
+		cr_assert_eq(th_join(t[i]), 0);
+	th_stream_finish(a, 0);
+	th_stream_finish(b, 0);
 	return 0;
 }
 
 Test(stream, recv_oneshot_flag_full_duplex_tcp, .timeout = 60)
 {
-	run(oneshot_duplex_task, NULL);
+	th_run_clean(oneshot_duplex_task, NULL);
 }

@@ -272,3 +272,21 @@ void th_finish_children(cio_task **t, size_t n)
 		cio_task_unref(t[i]);
 	}
 }
+
+void th_run_clean(cio_task_fn fn, void *arg)
+{
+	th_run_checked_no_reports(fn, arg);
+	th_leak_check();
+}
+
+cio_task *th_spawn_here(cio_task_fn fn, void *arg)
+{
+	return th_spawn(NULL, fn, arg, NULL);
+}
+
+intptr_t th_join(cio_task *t)
+{
+	intptr_t v = cio_await_task(t);
+	cio_task_unref(t);
+	return v;
+}

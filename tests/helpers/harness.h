@@ -123,4 +123,14 @@ void th_spawn_children(struct th_child *c, cio_task **t, cio_future **f,
  * is reported as never retrieved) and drop the references. */
 void th_finish_children(cio_task **t, size_t n);
 
+/* -- for the stream and server suites -------------------------------------- */
+
+/* th_run_checked_no_reports(), then th_leak_check(): the body returns 0,
+ * leaves the loop clean, has it report nothing and leaks nothing. */
+void th_run_clean(cio_task_fn fn, void *arg);
+/* Spawn fn(arg) on the current loop; asserts success. */
+cio_task *th_spawn_here(cio_task_fn fn, void *arg);
+/* Await `t`, drop the reference, return what the await returned. */
+intptr_t th_join(cio_task *t);
+
 #endif
