@@ -60,6 +60,8 @@ PUBLIC_HEADERS += runtime/executor.h io/dns.h
 PUBLIC_HEADERS += io/stream.h io/server.h
 PUBLIC_HEADERS += runtime/chan.h
 PUBLIC_HEADERS += runtime/shard.h runtime/signal.h
+PUBLIC_HEADERS += sync/lock.h sync/event.h sync/cond.h sync/sem.h \
+	sync/barrier.h sync/queue.h
 
 TEST_SRCS := $(wildcard tests/test_*.c)
 # Criterion cannot start under TSan (see tests/shim/criterion/criterion.h);

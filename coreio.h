@@ -18,5 +18,11 @@
 #include "io/dns.h"
 #include "io/stream.h"
 #include "io/server.h"
+#include "sync/lock.h"
+#include "sync/event.h"
+#include "sync/cond.h"
+#include "sync/sem.h"
+#include "sync/barrier.h"
+#include "sync/queue.h"
 
 #endif
