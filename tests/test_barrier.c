@@ -10,24 +10,6 @@
 
 TestSuite(barrier, .timeout = 60);
 
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	return th_spawn(NULL, fn, arg, NULL);
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 struct party {
 	cio_barrier *b;
 	int64_t deadline;
@@ -104,13 +86,13 @@ static intptr_t rounds_body(void *arg)
 	parties_init(p, N, b);
 	for (int i = 0; i < N; i++) {
 		p[i].rounds = ROUNDS;
-		t[i] = spawn(party_fn, &p[i]);
+		t[i] = th_spawn_here(party_fn, &p[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_n_waiting(b), 1,
 		     "the last of round one, first into round two");
 	for (int i = 0; i < N; i++)
-		cr_assert_eq(join(t[i]), (i + ROUNDS - 1) % N);
+		cr_assert_eq(th_join(t[i]), (i + ROUNDS - 1) % N);
 	/* Round one in spawn order; the task that completes a round never
 	 * parks, so it is first into the next and the order rotates. */
 	for (int r = 0; r < ROUNDS; r++)
@@ -126,7 +108,7 @@ static intptr_t rounds_body(void *arg)
 
 Test(barrier, indices_and_rounds)
 {
-	run(rounds_body, NULL);
+	th_run_clean(rounds_body, NULL);
 }
 
 static intptr_t one_party_body(void *arg)
@@ -143,7 +125,7 @@ static intptr_t one_party_body(void *arg)
 
 Test(barrier, one_party_never_waits)
 {
-	run(one_party_body, NULL);
+	th_run_clean(one_party_body, NULL);
 }
 
 /* Main is one of the parties and arrives last: it completes the round
@@ -157,21 +139,21 @@ static intptr_t last_arrival_body(void *arg)
 
 	cr_assert_eq(cio_barrier_new(&b, 3), 0);
 	parties_init(p, 2, b);
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_n_waiting(b), 2);
 	cr_assert_eq(cio_barrier_wait(b, 0), 2, "past deadline, but last");
 	cr_assert_eq(cio_barrier_n_waiting(b), 0, "next round, empty");
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[1]), 1);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[1]), 1);
 	cr_assert_eq(cio_barrier_free(b), 0);
 	return 0;
 }
 
 Test(barrier, the_last_arrival_completes_the_round)
 {
-	run(last_arrival_body, NULL);
+	th_run_clean(last_arrival_body, NULL);
 }
 
 /* -- reset and abort ------------------------------------------------------- */
@@ -185,31 +167,31 @@ static intptr_t abort_body(void *arg)
 
 	cr_assert_eq(cio_barrier_new(&b, 3), 0);
 	parties_init(p, 3, b);
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_abort(b), 0);
 	cr_assert(cio_barrier_broken(b));
 	cr_assert_eq(cio_barrier_n_waiting(b), 0);
-	cr_assert_eq(join(t[0]), -EPIPE);
-	cr_assert_eq(join(t[1]), -EPIPE);
+	cr_assert_eq(th_join(t[0]), -EPIPE);
+	cr_assert_eq(th_join(t[1]), -EPIPE);
 	/* Broken until reset: no arrival counts. */
 	cr_assert_eq(cio_barrier_wait(b, CIO_NO_DEADLINE), -EPIPE);
 	cr_assert_eq(cio_barrier_n_waiting(b), 0);
 	cr_assert_eq(cio_barrier_reset(b), 0);
 	cr_assert_not(cio_barrier_broken(b));
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
-	t[2] = spawn(party_fn, &p[2]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
+	t[2] = th_spawn_here(party_fn, &p[2]);
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(join(t[i]), i);
+		cr_assert_eq(th_join(t[i]), i);
 	cr_assert_eq(cio_barrier_free(b), 0);
 	return 0;
 }
 
 Test(barrier, abort_breaks_it_until_reset)
 {
-	run(abort_body, NULL);
+	th_run_clean(abort_body, NULL);
 }
 
 static intptr_t reset_body(void *arg)
@@ -221,28 +203,28 @@ static intptr_t reset_body(void *arg)
 
 	cr_assert_eq(cio_barrier_new(&b, 3), 0);
 	parties_init(p, 3, b);
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_reset(b), 0);
 	cr_assert_not(cio_barrier_broken(b), "reset does not break it");
-	cr_assert_eq(join(t[0]), -EPIPE);
-	cr_assert_eq(join(t[1]), -EPIPE);
+	cr_assert_eq(th_join(t[0]), -EPIPE);
+	cr_assert_eq(th_join(t[1]), -EPIPE);
 	/* A fresh round: three new arrivals are needed. */
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_n_waiting(b), 2);
-	t[2] = spawn(party_fn, &p[2]);
+	t[2] = th_spawn_here(party_fn, &p[2]);
 	for (int i = 0; i < 3; i++)
-		cr_assert_eq(join(t[i]), i);
+		cr_assert_eq(th_join(t[i]), i);
 	cr_assert_eq(cio_barrier_free(b), 0);
 	return 0;
 }
 
 Test(barrier, reset_fails_the_round_and_starts_over)
 {
-	run(reset_body, NULL);
+	th_run_clean(reset_body, NULL);
 }
 
 /* -- cancellation and deadlines -------------------------------------------- */
@@ -256,29 +238,29 @@ static intptr_t cancel_parked_body(void *arg)
 
 	cr_assert_eq(cio_barrier_new(&b, 3), 0);
 	parties_init(p, 4, b);
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	/* It left the round, which now needs two more, and is not broken. */
 	cr_assert_eq(cio_barrier_n_waiting(b), 1);
 	cr_assert_not(cio_barrier_broken(b));
-	t[2] = spawn(party_fn, &p[2]);
+	t[2] = th_spawn_here(party_fn, &p[2]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_n_waiting(b), 2);
-	t[3] = spawn(party_fn, &p[3]);
+	t[3] = th_spawn_here(party_fn, &p[3]);
 	/* Indices stay unique: t[1] moved up to 0. */
-	cr_assert_eq(join(t[1]), 0);
-	cr_assert_eq(join(t[2]), 1);
-	cr_assert_eq(join(t[3]), 2);
+	cr_assert_eq(th_join(t[1]), 0);
+	cr_assert_eq(th_join(t[2]), 1);
+	cr_assert_eq(th_join(t[3]), 2);
 	cr_assert_eq(cio_barrier_free(b), 0);
 	return 0;
 }
 
 Test(barrier, cancel_a_parked_waiter)
 {
-	run(cancel_parked_body, NULL);
+	th_run_clean(cancel_parked_body, NULL);
 }
 
 static intptr_t cancel_released_body(void *arg)
@@ -290,14 +272,14 @@ static intptr_t cancel_released_body(void *arg)
 
 	cr_assert_eq(cio_barrier_new(&b, 3), 0);
 	parties_init(p, 3, b);
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	/* Main completes the round; t[0] is then cancelled before it runs. */
 	cr_assert_eq(cio_barrier_wait(b, CIO_NO_DEADLINE), 2);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
-	cr_assert_eq(join(t[1]), 1, "the round stays complete for others");
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[1]), 1, "the round stays complete for others");
 	cr_assert_eq(cio_barrier_n_waiting(b), 0);
 	cr_assert_not(cio_barrier_broken(b));
 	cr_assert_eq(cio_barrier_free(b), 0);
@@ -306,7 +288,7 @@ static intptr_t cancel_released_body(void *arg)
 
 Test(barrier, cancel_after_the_round_completed)
 {
-	run(cancel_released_body, NULL);
+	th_run_clean(cancel_released_body, NULL);
 }
 
 static intptr_t pending_cancel_body(void *arg)
@@ -326,7 +308,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(barrier, pending_cancellation_on_entry)
 {
-	run(pending_cancel_body, NULL);
+	th_run_clean(pending_cancel_body, NULL);
 }
 
 static intptr_t deadline_body(void *arg)
@@ -343,23 +325,23 @@ static intptr_t deadline_body(void *arg)
 	parties_init(p, 2, b);
 	start = cio_loop_time();
 	p[0].deadline = start + 20 * MS;
-	t[0] = spawn(party_fn, &p[0]);
-	cr_assert_eq(join(t[0]), -ETIMEDOUT);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	cr_assert_eq(th_join(t[0]), -ETIMEDOUT);
 	cr_assert_geq(cio_loop_time() - start, 20 * MS);
 	cr_assert_eq(cio_barrier_n_waiting(b), 0);
 	cr_assert_not(cio_barrier_broken(b), "asyncio does not break it");
 	p[0].deadline = CIO_NO_DEADLINE;
-	t[0] = spawn(party_fn, &p[0]);
-	t[1] = spawn(party_fn, &p[1]);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[1]), 1);
+	t[0] = th_spawn_here(party_fn, &p[0]);
+	t[1] = th_spawn_here(party_fn, &p[1]);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[1]), 1);
 	cr_assert_eq(cio_barrier_free(b), 0);
 	return 0;
 }
 
 Test(barrier, deadline)
 {
-	run(deadline_body, NULL);
+	th_run_clean(deadline_body, NULL);
 }
 
 /* -- free ------------------------------------------------------------------ */
@@ -373,19 +355,19 @@ static intptr_t free_busy_body(void *arg)
 
 	cr_assert_eq(cio_barrier_new(&b, 2), 0);
 	parties_init(&p, 1, b);
-	t = spawn(party_fn, &p);
+	t = th_spawn_here(party_fn, &p);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_barrier_free(b), -EBUSY);
 	cr_assert_eq(cio_barrier_wait(b, CIO_NO_DEADLINE), 1);
 	cr_assert_eq(cio_barrier_free(b), -EBUSY, "released, not resumed");
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_barrier_free(b), 0);
 	return 0;
 }
 
 Test(barrier, free_refuses_while_a_task_waits)
 {
-	run(free_busy_body, NULL);
+	th_run_clean(free_busy_body, NULL);
 }
 
 /* -- many parties ---------------------------------------------------------- */
@@ -407,10 +389,10 @@ static intptr_t many_body(void *arg)
 		if (i % 2)
 			p[i].deadline = cio_deadline_after(60 *
 							   CIO_NSEC_PER_SEC);
-		t[i] = spawn(party_fn, &p[i]);
+		t[i] = th_spawn_here(party_fn, &p[i]);
 	}
 	for (int i = 0; i < N; i++) {
-		intptr_t v = join(t[i]);
+		intptr_t v = th_join(t[i]);
 		cr_assert(v >= 0 && v < N);
 		cr_assert_not(seen[v], "index %ld twice", (long)v);
 		seen[v] = true;
@@ -425,5 +407,5 @@ static intptr_t many_body(void *arg)
 
 Test(barrier, ten_thousand_parties)
 {
-	run(many_body, NULL);
+	th_run_clean(many_body, NULL);
 }

@@ -11,24 +11,6 @@
 
 TestSuite(cond, .timeout = 60);
 
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	return th_spawn(NULL, fn, arg, NULL);
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 /* A task that takes the lock, waits (or waits for pred), notes whether it
  * has the lock back and in which order it got through, then releases. */
 struct cw {
@@ -138,7 +120,7 @@ static intptr_t without_lock_body(void *arg)
 
 Test(cond, calls_without_the_lock_held)
 {
-	run(without_lock_body, NULL);
+	th_run_clean(without_lock_body, NULL);
 }
 
 /* -- notify ---------------------------------------------------------------- */
@@ -157,7 +139,7 @@ static intptr_t notify_order_body(void *arg)
 	l = cio_cond_lock(c);
 	cw_init(w, N, c, &order);
 	for (int i = 0; i < N; i++)
-		t[i] = spawn(cw_fn, &w[i]);
+		t[i] = th_spawn_here(cw_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(cio_lock_locked(l), "every waiter released it");
 
@@ -165,8 +147,8 @@ static intptr_t notify_order_body(void *arg)
 	cr_assert_eq(cio_cond_notify(c, 0), 0);
 	cr_assert_eq(cio_cond_notify(c, 2), 2);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 2; i < N; i++)
 		cr_assert_not(w[i].returned, "not notified");
@@ -177,7 +159,7 @@ static intptr_t notify_order_body(void *arg)
 	cr_assert_eq(cio_cond_notify_all(c), 0, "nobody left");
 	cr_assert_eq(cio_lock_release(l), 0);
 	for (int i = 2; i < N; i++)
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 	for (int i = 0; i < N; i++) {
 		cr_assert_eq(w[i].rank, i + 1);
 		cr_assert(w[i].held_after);
@@ -188,7 +170,7 @@ static intptr_t notify_order_body(void *arg)
 
 Test(cond, notify_wakes_the_longest_waiting_first)
 {
-	run(notify_order_body, NULL);
+	th_run_clean(notify_order_body, NULL);
 }
 
 /* The lock is free while the waiter waits, and the waiter does not return
@@ -204,7 +186,7 @@ static intptr_t releases_and_reacquires_body(void *arg)
 	cr_assert_eq(cio_cond_new(&c, NULL), 0);
 	l = cio_cond_lock(c);
 	cw_init(&w, 1, c, NULL);
-	t = spawn(cw_fn, &w);
+	t = th_spawn_here(cw_fn, &w);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_acquire(l, 0), 0, "released by wait()");
 	cr_assert_eq(cio_cond_notify(c, 1), 1);
@@ -212,7 +194,7 @@ static intptr_t releases_and_reacquires_body(void *arg)
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(w.returned, "notified, but the lock is ours");
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert(w.held_after);
 	cr_assert_not(cio_lock_locked(l));
 	cr_assert_eq(cio_cond_free(c), 0);
@@ -221,7 +203,7 @@ static intptr_t releases_and_reacquires_body(void *arg)
 
 Test(cond, wait_releases_and_reacquires_the_lock)
 {
-	run(releases_and_reacquires_body, NULL);
+	th_run_clean(releases_and_reacquires_body, NULL);
 }
 
 /* Two conditions on one lock: waiting on either releases it; a notify on
@@ -242,19 +224,19 @@ static intptr_t shared_lock_body(void *arg)
 	cr_assert_eq(cio_cond_lock(c2), l);
 	cw_init(&a, 1, c1, &order);
 	cw_init(&b, 1, c2, &order);
-	ta = spawn(cw_fn, &a);
-	tb = spawn(cw_fn, &b);
+	ta = th_spawn_here(cw_fn, &a);
+	tb = th_spawn_here(cw_fn, &b);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(cio_lock_locked(l));
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_cond_notify_all(c2), 1);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(tb), 0);
+	cr_assert_eq(th_join(tb), 0);
 	cr_assert_not(a.returned);
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_cond_notify_all(c1), 1);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(ta), 0);
+	cr_assert_eq(th_join(ta), 0);
 	cr_assert_eq(b.rank, 1);
 	cr_assert_eq(a.rank, 2);
 	cr_assert_eq(cio_cond_free(c1), 0);
@@ -265,7 +247,7 @@ static intptr_t shared_lock_body(void *arg)
 
 Test(cond, conditions_sharing_a_lock)
 {
-	run(shared_lock_body, NULL);
+	th_run_clean(shared_lock_body, NULL);
 }
 
 /* -- wait_for -------------------------------------------------------------- */
@@ -297,7 +279,7 @@ static intptr_t wait_for_body(void *arg)
 	cw_init(&w, 1, c, NULL);
 	w.pred = reached;
 	w.parg = &k;
-	t = spawn(cw_fn, &w);
+	t = th_spawn_here(cw_fn, &w);
 	for (int i = 0; i < 5; i++) {
 		cr_assert_eq(cio_yield(), 0);
 		cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
@@ -309,7 +291,7 @@ static intptr_t wait_for_body(void *arg)
 		cr_assert_eq(cio_cond_notify_all(c), 1);
 		cr_assert_eq(cio_lock_release(l), 0);
 	}
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(k.value, 3, "returned as soon as the predicate held");
 	cr_assert_eq(k.calls, 4, "once up front, once per notification");
 	cr_assert(w.held_after);
@@ -326,7 +308,7 @@ static intptr_t wait_for_body(void *arg)
 
 Test(cond, wait_for_a_predicate)
 {
-	run(wait_for_body, NULL);
+	th_run_clean(wait_for_body, NULL);
 }
 
 /* -- deadlines ------------------------------------------------------------- */
@@ -359,7 +341,7 @@ static intptr_t deadline_body(void *arg)
 
 Test(cond, deadline)
 {
-	run(deadline_body, NULL);
+	th_run_clean(deadline_body, NULL);
 }
 
 /* The predicate became true without a notification: the last check at the
@@ -377,10 +359,10 @@ static intptr_t wait_for_late_true_body(void *arg)
 	w.pred = reached;
 	w.parg = &k;
 	w.deadline = cio_deadline_after(10 * MS);
-	t = spawn(cw_fn, &w);
+	t = th_spawn_here(cw_fn, &w);
 	cr_assert_eq(cio_yield(), 0);
 	k.value = 1; /* no notify */
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(k.calls, 2);
 	cr_assert(w.held_after);
 	cr_assert_eq(cio_cond_free(c), 0);
@@ -389,7 +371,7 @@ static intptr_t wait_for_late_true_body(void *arg)
 
 Test(cond, wait_for_checks_once_more_at_the_deadline)
 {
-	run(wait_for_late_true_body, NULL);
+	th_run_clean(wait_for_late_true_body, NULL);
 }
 
 /* -- cancellation ---------------------------------------------------------- */
@@ -408,8 +390,8 @@ static intptr_t cancel_parked_body(void *arg)
 	cr_assert_eq(cio_cond_new(&c, NULL), 0);
 	l = cio_cond_lock(c);
 	cw_init(w, 2, c, &order);
-	t[0] = spawn(cw_fn, &w[0]);
-	t[1] = spawn(cw_fn, &w[1]);
+	t[0] = th_spawn_here(cw_fn, &w[0]);
+	t[1] = th_spawn_here(cw_fn, &w[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
@@ -417,7 +399,7 @@ static intptr_t cancel_parked_body(void *arg)
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(w[0].returned, "waiting for the lock");
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert(w[0].held_after);
 	/* It was not notified, so it notifies nobody: t[1] still waits. */
 	cr_assert_eq(cio_yield(), 0);
@@ -425,14 +407,14 @@ static intptr_t cancel_parked_body(void *arg)
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_cond_notify(c, 1), 1);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(cio_cond_free(c), 0);
 	return 0;
 }
 
 Test(cond, cancel_a_parked_waiter)
 {
-	run(cancel_parked_body, NULL);
+	th_run_clean(cancel_parked_body, NULL);
 }
 
 /* Notified, then cancelled before it ran: it fails, and its notification
@@ -450,28 +432,28 @@ static intptr_t cancel_notified_body(void *arg)
 	l = cio_cond_lock(c);
 	cw_init(w, 3, c, &order);
 	for (int i = 0; i < 3; i++)
-		t[i] = spawn(cw_fn, &w[i]);
+		t[i] = th_spawn_here(cw_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_cond_notify(c, 1), 1);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert(w[0].held_after, "the lock is reacquired all the same");
-	cr_assert_eq(join(t[1]), 0, "the notification passed on");
+	cr_assert_eq(th_join(t[1]), 0, "the notification passed on");
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(w[2].returned, "and only one");
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_cond_notify(c, 1), 1);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[2]), 0);
+	cr_assert_eq(th_join(t[2]), 0);
 	cr_assert_eq(cio_cond_free(c), 0);
 	return 0;
 }
 
 Test(cond, cancel_after_notify_passes_the_notification_on)
 {
-	run(cancel_notified_body, NULL);
+	th_run_clean(cancel_notified_body, NULL);
 }
 
 /* Notified, ran, and parked again taking the lock back: a cancellation
@@ -488,8 +470,8 @@ static intptr_t cancel_reacquiring_body(void *arg)
 	cr_assert_eq(cio_cond_new(&c, NULL), 0);
 	l = cio_cond_lock(c);
 	cw_init(w, 2, c, &order);
-	t[0] = spawn(cw_fn, &w[0]);
-	t[1] = spawn(cw_fn, &w[1]);
+	t[0] = th_spawn_here(cw_fn, &w[0]);
+	t[1] = th_spawn_here(cw_fn, &w[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(cio_cond_notify(c, 1), 1);
@@ -499,16 +481,16 @@ static intptr_t cancel_reacquiring_body(void *arg)
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(w[0].returned, "still taking the lock back");
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert(w[0].held_after);
-	cr_assert_eq(join(t[1]), 0, "the notification passed on");
+	cr_assert_eq(th_join(t[1]), 0, "the notification passed on");
 	cr_assert_eq(cio_cond_free(c), 0);
 	return 0;
 }
 
 Test(cond, cancel_while_taking_the_lock_back)
 {
-	run(cancel_reacquiring_body, NULL);
+	th_run_clean(cancel_reacquiring_body, NULL);
 }
 
 static intptr_t pending_cancel_body(void *arg)
@@ -537,7 +519,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(cond, pending_cancellation_on_entry)
 {
-	run(pending_cancel_body, NULL);
+	th_run_clean(pending_cancel_body, NULL);
 }
 
 /* -- free ------------------------------------------------------------------ */
@@ -553,7 +535,7 @@ static intptr_t free_busy_body(void *arg)
 	cr_assert_eq(cio_cond_new(&c, NULL), 0);
 	l = cio_cond_lock(c);
 	cw_init(&w, 1, c, NULL);
-	t = spawn(cw_fn, &w);
+	t = th_spawn_here(cw_fn, &w);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_cond_free(c), -EBUSY, "a task waits");
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
@@ -562,14 +544,14 @@ static intptr_t free_busy_body(void *arg)
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_cond_free(c), -EBUSY, "waits for the lock");
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_cond_free(c), 0);
 	return 0;
 }
 
 Test(cond, free_refuses_while_a_task_waits)
 {
-	run(free_busy_body, NULL);
+	th_run_clean(free_busy_body, NULL);
 }
 
 /* -- many waiters ---------------------------------------------------------- */
@@ -592,7 +574,7 @@ static intptr_t many_body(void *arg)
 		if (i % 2)
 			w[i].deadline = cio_deadline_after(60 *
 							   CIO_NSEC_PER_SEC);
-		t[i] = spawn(cw_fn, &w[i]);
+		t[i] = th_spawn_here(cw_fn, &w[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 0; i < N; i += 10)
@@ -602,7 +584,7 @@ static intptr_t many_body(void *arg)
 	cr_assert_eq(cio_lock_release(l), 0);
 	int expect = 0;
 	for (int i = 0; i < N; i++) {
-		intptr_t v = join(t[i]);
+		intptr_t v = th_join(t[i]);
 		cr_assert(w[i].held_after);
 		if (i % 10 == 0) {
 			cr_assert_eq(v, -ECANCELED);
@@ -620,5 +602,5 @@ static intptr_t many_body(void *arg)
 
 Test(cond, ten_thousand_waiters)
 {
-	run(many_body, NULL);
+	th_run_clean(many_body, NULL);
 }

@@ -10,24 +10,6 @@
 
 TestSuite(event, .timeout = 60);
 
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	return th_spawn(NULL, fn, arg, NULL);
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 struct waiter {
 	cio_event *ev;
 	int64_t deadline;
@@ -102,13 +84,13 @@ static intptr_t set_wakes_all_body(void *arg)
 	cr_assert_eq(cio_event_new(&ev), 0);
 	waiters_init(w, N, ev, &order);
 	for (int i = 0; i < N; i++)
-		t[i] = spawn(waiter_fn, &w[i]);
+		t[i] = th_spawn_here(waiter_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 0; i < N; i++)
 		cr_assert_not(cio_task_done(t[i]), "waiting");
 	cr_assert_eq(cio_event_set(ev), 0);
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 		cr_assert_eq(w[i].rank, i + 1, "woken in the order they came");
 	}
 	/* Set: wait returns at once, without a switch to anyone. */
@@ -120,7 +102,7 @@ static intptr_t set_wakes_all_body(void *arg)
 
 Test(event, set_wakes_every_waiter)
 {
-	run(set_wakes_all_body, NULL);
+	th_run_clean(set_wakes_all_body, NULL);
 }
 
 static intptr_t clear_body(void *arg)
@@ -133,21 +115,21 @@ static intptr_t clear_body(void *arg)
 
 	cr_assert_eq(cio_event_new(&ev), 0);
 	waiters_init(w, 3, ev, &order);
-	t[0] = spawn(waiter_fn, &w[0]);
-	t[1] = spawn(waiter_fn, &w[1]);
+	t[0] = th_spawn_here(waiter_fn, &w[0]);
+	t[1] = th_spawn_here(waiter_fn, &w[1]);
 	cr_assert_eq(cio_yield(), 0);
 	/* Set then cleared before the waiters ran: they were woken by the
 	 * set and return 0 (asyncio resolved their futures). */
 	cr_assert_eq(cio_event_set(ev), 0);
 	cr_assert_eq(cio_event_clear(ev), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	/* A wait after the clear waits for the next set. */
-	t[2] = spawn(waiter_fn, &w[2]);
+	t[2] = th_spawn_here(waiter_fn, &w[2]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(cio_task_done(t[2]));
 	cr_assert_eq(cio_event_set(ev), 0);
-	cr_assert_eq(join(t[2]), 0);
+	cr_assert_eq(th_join(t[2]), 0);
 	cr_assert_eq(order, 3);
 	cr_assert_eq(cio_event_free(ev), 0);
 	return 0;
@@ -155,7 +137,7 @@ static intptr_t clear_body(void *arg)
 
 Test(event, clear)
 {
-	run(clear_body, NULL);
+	th_run_clean(clear_body, NULL);
 }
 
 static void set_cb(void *arg)
@@ -177,7 +159,7 @@ static intptr_t set_from_callback_body(void *arg)
 
 Test(event, set_from_a_callback)
 {
-	run(set_from_callback_body, NULL);
+	th_run_clean(set_from_callback_body, NULL);
 }
 
 /* -- cancellation ---------------------------------------------------------- */
@@ -193,14 +175,14 @@ static intptr_t cancel_parked_body(void *arg)
 	cr_assert_eq(cio_event_new(&ev), 0);
 	waiters_init(w, 3, ev, &order);
 	for (int i = 0; i < 3; i++)
-		t[i] = spawn(waiter_fn, &w[i]);
+		t[i] = th_spawn_here(waiter_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(t[1]), 1);
-	cr_assert_eq(join(t[1]), -ECANCELED);
+	cr_assert_eq(th_join(t[1]), -ECANCELED);
 	cr_assert_eq(w[1].rc, -ECANCELED);
 	cr_assert_eq(cio_event_set(ev), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[2]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[2]), 0);
 	cr_assert_eq(order, 2);
 	cr_assert_eq(cio_event_free(ev), 0);
 	return 0;
@@ -208,7 +190,7 @@ static intptr_t cancel_parked_body(void *arg)
 
 Test(event, cancel_a_parked_waiter)
 {
-	run(cancel_parked_body, NULL);
+	th_run_clean(cancel_parked_body, NULL);
 }
 
 static intptr_t cancel_woken_body(void *arg)
@@ -221,15 +203,15 @@ static intptr_t cancel_woken_body(void *arg)
 
 	cr_assert_eq(cio_event_new(&ev), 0);
 	waiters_init(w, 2, ev, &order);
-	t[0] = spawn(waiter_fn, &w[0]);
-	t[1] = spawn(waiter_fn, &w[1]);
+	t[0] = th_spawn_here(waiter_fn, &w[0]);
+	t[1] = th_spawn_here(waiter_fn, &w[1]);
 	cr_assert_eq(cio_yield(), 0);
 	/* Woken by set, cancelled before it ran: the cancellation wins, as
 	 * in asyncio; the other waiter and the event are unaffected. */
 	cr_assert_eq(cio_event_set(ev), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert(cio_event_is_set(ev));
 	cr_assert_eq(cio_event_free(ev), 0);
 	return 0;
@@ -237,7 +219,7 @@ static intptr_t cancel_woken_body(void *arg)
 
 Test(event, cancel_after_set_before_it_ran)
 {
-	run(cancel_woken_body, NULL);
+	th_run_clean(cancel_woken_body, NULL);
 }
 
 static intptr_t pending_cancel_body(void *arg)
@@ -258,7 +240,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(event, pending_cancellation_on_entry)
 {
-	run(pending_cancel_body, NULL);
+	th_run_clean(pending_cancel_body, NULL);
 }
 
 /* -- deadlines ------------------------------------------------------------- */
@@ -277,13 +259,13 @@ static intptr_t deadline_body(void *arg)
 	waiters_init(w, 2, ev, &order);
 	start = cio_loop_time();
 	w[0].deadline = start + 20 * MS;
-	t[0] = spawn(waiter_fn, &w[0]);
-	t[1] = spawn(waiter_fn, &w[1]);
-	cr_assert_eq(join(t[0]), -ETIMEDOUT);
+	t[0] = th_spawn_here(waiter_fn, &w[0]);
+	t[1] = th_spawn_here(waiter_fn, &w[1]);
+	cr_assert_eq(th_join(t[0]), -ETIMEDOUT);
 	cr_assert_geq(cio_loop_time() - start, 20 * MS);
 	cr_assert_not(cio_task_done(t[1]));
 	cr_assert_eq(cio_event_set(ev), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(order, 1);
 	cr_assert_eq(cio_event_free(ev), 0);
 	return 0;
@@ -291,7 +273,7 @@ static intptr_t deadline_body(void *arg)
 
 Test(event, deadline)
 {
-	run(deadline_body, NULL);
+	th_run_clean(deadline_body, NULL);
 }
 
 /* -- free ------------------------------------------------------------------ */
@@ -306,19 +288,19 @@ static intptr_t free_busy_body(void *arg)
 
 	cr_assert_eq(cio_event_new(&ev), 0);
 	waiters_init(&w, 1, ev, &order);
-	t = spawn(waiter_fn, &w);
+	t = th_spawn_here(waiter_fn, &w);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_event_free(ev), -EBUSY);
 	cr_assert_eq(cio_event_set(ev), 0);
 	cr_assert_eq(cio_event_free(ev), -EBUSY, "woken, not resumed");
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_event_free(ev), 0);
 	return 0;
 }
 
 Test(event, free_refuses_while_a_task_waits)
 {
-	run(free_busy_body, NULL);
+	th_run_clean(free_busy_body, NULL);
 }
 
 /* -- many waiters ---------------------------------------------------------- */
@@ -339,7 +321,7 @@ static intptr_t many_body(void *arg)
 		if (i % 2)
 			w[i].deadline = cio_deadline_after(60 *
 							   CIO_NSEC_PER_SEC);
-		t[i] = spawn(waiter_fn, &w[i]);
+		t[i] = th_spawn_here(waiter_fn, &w[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 0; i < N; i += 10)
@@ -347,7 +329,7 @@ static intptr_t many_body(void *arg)
 	cr_assert_eq(cio_event_set(ev), 0);
 	int expect = 0;
 	for (int i = 0; i < N; i++) {
-		intptr_t v = join(t[i]);
+		intptr_t v = th_join(t[i]);
 		if (i % 10 == 0) {
 			cr_assert_eq(v, -ECANCELED);
 		} else {
@@ -363,5 +345,5 @@ static intptr_t many_body(void *arg)
 
 Test(event, ten_thousand_waiters)
 {
-	run(many_body, NULL);
+	th_run_clean(many_body, NULL);
 }

@@ -10,24 +10,6 @@
 
 TestSuite(lock, .timeout = 60);
 
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	return th_spawn(NULL, fn, arg, NULL);
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 /* A task that takes the lock, records when it got it, yields while it
  * holds it (so others run and find it held), then releases it. */
 struct worker {
@@ -134,7 +116,7 @@ static intptr_t uncontended_body(void *arg)
 
 Test(lock, uncontended)
 {
-	run(uncontended_body, NULL);
+	th_run_clean(uncontended_body, NULL);
 }
 
 /* -- FIFO ------------------------------------------------------------------ */
@@ -153,7 +135,7 @@ static intptr_t fifo_body(void *arg)
 	workers_init(w, N, l, &order);
 	for (int i = 0; i < N; i++) {
 		w[i].hold_yields = 2;
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	}
 	cr_assert_eq(cio_yield(), 0); /* every worker parks, in order */
 	cr_assert_eq(cio_lock_release(l), 0);
@@ -161,7 +143,7 @@ static intptr_t fifo_body(void *arg)
 	cr_assert(cio_lock_locked(l));
 	cr_assert_eq(cio_lock_try_acquire(l), -EAGAIN);
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 		cr_assert_eq(w[i].rank, i + 1, "worker %d got rank %d", i,
 			     w[i].rank);
 	}
@@ -172,7 +154,7 @@ static intptr_t fifo_body(void *arg)
 
 Test(lock, waiters_get_it_in_arrival_order)
 {
-	run(fifo_body, NULL);
+	th_run_clean(fifo_body, NULL);
 }
 
 /* A task that acquires while others wait goes to the back, even when the
@@ -188,17 +170,17 @@ static intptr_t no_barging_body(void *arg)
 	cr_assert_eq(cio_lock_new(&l), 0);
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	workers_init(w, 2, l, &order);
-	t[0] = spawn(worker_fn, &w[0]);
+	t[0] = th_spawn_here(worker_fn, &w[0]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_release(l), 0);
-	t[1] = spawn(worker_fn, &w[1]);
+	t[1] = th_spawn_here(worker_fn, &w[1]);
 	/* Main asks again right away: w[0] first, then main, then w[1]. */
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(w[0].rank, 1);
 	cr_assert_eq(w[1].rank, 0);
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(w[1].rank, 2);
 	cr_assert_eq(cio_lock_free(l), 0);
 	return 0;
@@ -206,7 +188,7 @@ static intptr_t no_barging_body(void *arg)
 
 Test(lock, a_new_acquire_queues_behind_waiters)
 {
-	run(no_barging_body, NULL);
+	th_run_clean(no_barging_body, NULL);
 }
 
 /* -- cancellation ---------------------------------------------------------- */
@@ -223,16 +205,16 @@ static intptr_t cancel_parked_body(void *arg)
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	workers_init(w, 3, l, &order);
 	for (int i = 0; i < 3; i++)
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	/* The middle one leaves the queue; the others keep their places. */
 	cr_assert_eq(cio_task_cancel(t[1]), 1);
-	cr_assert_eq(join(t[1]), -ECANCELED);
+	cr_assert_eq(th_join(t[1]), -ECANCELED);
 	cr_assert_eq(w[1].rc, -ECANCELED);
 	cr_assert(cio_lock_locked(l), "still main's");
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[2]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[2]), 0);
 	cr_assert_eq(w[0].rank, 1);
 	cr_assert_eq(w[1].rank, 0);
 	cr_assert_eq(w[2].rank, 2);
@@ -243,7 +225,7 @@ static intptr_t cancel_parked_body(void *arg)
 
 Test(lock, cancel_a_parked_waiter)
 {
-	run(cancel_parked_body, NULL);
+	th_run_clean(cancel_parked_body, NULL);
 }
 
 static intptr_t cancel_chosen_body(void *arg)
@@ -258,29 +240,29 @@ static intptr_t cancel_chosen_body(void *arg)
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	workers_init(w, 3, l, &order);
 	for (int i = 0; i < 3; i++)
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	/* w[0] is handed the lock, then cancelled before it runs: it must
 	 * pass the lock on rather than keep it or lose it. */
 	cr_assert_eq(cio_lock_release(l), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert_eq(w[0].rc, -ECANCELED);
 	cr_assert_eq(w[0].rank, 0);
-	cr_assert_eq(join(t[1]), 0);
-	cr_assert_eq(join(t[2]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
+	cr_assert_eq(th_join(t[2]), 0);
 	cr_assert_eq(w[1].rank, 1);
 	cr_assert_eq(w[2].rank, 2);
 	cr_assert_not(cio_lock_locked(l));
 
 	/* The same with nobody behind it: the lock ends up unlocked. */
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
-	t[0] = spawn(worker_fn, &w[0]);
+	t[0] = th_spawn_here(worker_fn, &w[0]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_release(l), 0);
 	cr_assert(cio_lock_locked(l), "handed to the waiter");
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert_not(cio_lock_locked(l), "given back, nobody waits");
 	cr_assert_eq(cio_lock_try_acquire(l), 0);
 	cr_assert_eq(cio_lock_release(l), 0);
@@ -290,7 +272,7 @@ static intptr_t cancel_chosen_body(void *arg)
 
 Test(lock, cancel_after_being_chosen_passes_the_lock_on)
 {
-	run(cancel_chosen_body, NULL);
+	th_run_clean(cancel_chosen_body, NULL);
 }
 
 static intptr_t pending_cancel_body(void *arg)
@@ -312,7 +294,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(lock, pending_cancellation_on_entry)
 {
-	run(pending_cancel_body, NULL);
+	th_run_clean(pending_cancel_body, NULL);
 }
 
 /* -- deadlines ------------------------------------------------------------- */
@@ -331,14 +313,14 @@ static intptr_t timeout_body(void *arg)
 	workers_init(w, 2, l, &order);
 	start = cio_loop_time();
 	w[0].deadline = start + 20 * MS;
-	t[0] = spawn(worker_fn, &w[0]);
-	t[1] = spawn(worker_fn, &w[1]);
-	cr_assert_eq(join(t[0]), -ETIMEDOUT);
+	t[0] = th_spawn_here(worker_fn, &w[0]);
+	t[1] = th_spawn_here(worker_fn, &w[1]);
+	cr_assert_eq(th_join(t[0]), -ETIMEDOUT);
 	cr_assert_geq(cio_loop_time() - start, 20 * MS);
 	cr_assert(cio_lock_locked(l));
 	/* The timed-out waiter left the queue: the next one gets it. */
 	cr_assert_eq(cio_lock_release(l), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(w[1].rank, 1);
 	cr_assert_eq(w[0].rank, 0);
 	cr_assert_not(cio_lock_locked(l));
@@ -348,7 +330,7 @@ static intptr_t timeout_body(void *arg)
 
 Test(lock, deadline)
 {
-	run(timeout_body, NULL);
+	th_run_clean(timeout_body, NULL);
 }
 
 /* A timeout scope around acquire: the scope's cancellation ends the wait
@@ -374,7 +356,7 @@ static intptr_t scope_body(void *arg)
 
 Test(lock, inside_a_timeout_scope)
 {
-	run(scope_body, NULL);
+	th_run_clean(scope_body, NULL);
 }
 
 /* -- cio_lock_with --------------------------------------------------------- */
@@ -423,7 +405,7 @@ static intptr_t with_body(void *arg)
 
 Test(lock, with)
 {
-	run(with_body, NULL);
+	th_run_clean(with_body, NULL);
 }
 
 /* -- free ------------------------------------------------------------------ */
@@ -439,19 +421,19 @@ static intptr_t free_busy_body(void *arg)
 	cr_assert_eq(cio_lock_new(&l), 0);
 	cr_assert_eq(cio_lock_acquire(l, CIO_NO_DEADLINE), 0);
 	workers_init(&w, 1, l, &order);
-	t = spawn(worker_fn, &w);
+	t = th_spawn_here(worker_fn, &w);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_lock_free(l), -EBUSY, "a task waits");
 	cr_assert_eq(cio_lock_release(l), 0);
 	cr_assert_eq(cio_lock_free(l), -EBUSY, "handed over, not resumed");
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_lock_free(l), 0);
 	return 0;
 }
 
 Test(lock, free_refuses_while_a_task_waits)
 {
-	run(free_busy_body, NULL);
+	th_run_clean(free_busy_body, NULL);
 }
 
 /* -- loops ----------------------------------------------------------------- */
@@ -530,7 +512,7 @@ static intptr_t many_body(void *arg)
 		if (i % 2)
 			w[i].deadline = cio_deadline_after(60 *
 							   CIO_NSEC_PER_SEC);
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	/* Cancel every tenth while parked. */
@@ -539,7 +521,7 @@ static intptr_t many_body(void *arg)
 	cr_assert_eq(cio_lock_release(l), 0);
 	int expect = 0;
 	for (int i = 0; i < N; i++) {
-		intptr_t v = join(t[i]);
+		intptr_t v = th_join(t[i]);
 		if (i % 10 == 0) {
 			cr_assert_eq(v, -ECANCELED);
 			cr_assert_eq(w[i].rank, 0);
@@ -557,5 +539,5 @@ static intptr_t many_body(void *arg)
 
 Test(lock, ten_thousand_waiters)
 {
-	run(many_body, NULL);
+	th_run_clean(many_body, NULL);
 }

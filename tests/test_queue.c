@@ -13,24 +13,6 @@
 
 TestSuite(queue, .timeout = 60);
 
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	return th_spawn(NULL, fn, arg, NULL);
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 static cio_queue *new_queue(enum cio_queue_kind kind, size_t maxsize)
 {
 	struct cio_queue_opts o = { .kind = kind, .maxsize = maxsize };
@@ -421,14 +403,14 @@ static intptr_t producer_consumer_body(void *arg)
 	for (int i = 0; i < NPROD; i++) {
 		p[i] = (struct prod){ .pc = &pc, .id = i,
 				      .n = rand() % (MAXITEMS + 1) };
-		pt[i] = spawn(produce, &p[i]);
+		pt[i] = th_spawn_here(produce, &p[i]);
 	}
 	for (int i = 0; i < NCON; i++)
-		ct[i] = spawn(consume, &pc);
+		ct[i] = th_spawn_here(consume, &pc);
 	for (int i = 0; i < NPROD; i++)
-		cr_assert_eq(join(pt[i]), 0);
+		cr_assert_eq(th_join(pt[i]), 0);
 	cr_assert_eq(cio_queue_join(pc.q, CIO_NO_DEADLINE), 0);
-	/* join() returned: every item was consumed, exactly once. */
+	/* th_join() returned: every item was consumed, exactly once. */
 	cr_assert_eq(pc.total_consumed, pc.total_produced);
 	cr_assert(cio_queue_empty(pc.q));
 	for (int i = 0; i < NPROD; i++) {
@@ -440,7 +422,7 @@ static intptr_t producer_consumer_body(void *arg)
 	for (int i = 0; i < NCON; i++)
 		cio_task_cancel(ct[i]);
 	for (int i = 0; i < NCON; i++)
-		cr_assert_eq(join(ct[i]), -ECANCELED);
+		cr_assert_eq(th_join(ct[i]), -ECANCELED);
 	cr_assert_eq(cio_queue_free(pc.q), 0);
 	return 0;
 }
@@ -448,13 +430,13 @@ static intptr_t producer_consumer_body(void *arg)
 Test(queue, seed_producers_and_consumers_with_join)
 {
 	bool bounded = false;
-	run(producer_consumer_body, &bounded);
+	th_run_clean(producer_consumer_body, &bounded);
 }
 
 Test(queue, seed_producers_and_consumers_bounded)
 {
 	bool bounded = true;
-	run(producer_consumer_body, &bounded);
+	th_run_clean(producer_consumer_body, &bounded);
 }
 
 /* -- waiting gets and puts ------------------------------------------------- */
@@ -471,7 +453,7 @@ static intptr_t getters_fifo_body(void *arg)
 
 	ops_init(o, N, q, &order);
 	for (int i = 0; i < N; i++)
-		t[i] = spawn(getter_fn, &o[i]);
+		t[i] = th_spawn_here(getter_fn, &o[i]);
 	cr_assert_eq(cio_yield(), 0);
 	/* Each item goes straight to the longest waiting get (the queue
 	 * kind orders items, not waiters): nothing is left for a get that
@@ -483,7 +465,7 @@ static intptr_t getters_fifo_body(void *arg)
 	for (int i = 1; i < N; i++)
 		cr_assert_eq(cio_queue_put(q, I(100 + i), CIO_NO_DEADLINE), 0);
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 		cr_assert_eq(o[i].item, I(100 + i));
 		cr_assert_eq(o[i].rank, i + 1);
 	}
@@ -493,7 +475,7 @@ static intptr_t getters_fifo_body(void *arg)
 
 Test(queue, waiting_gets_are_served_in_order)
 {
-	run(getters_fifo_body, NULL);
+	th_run_clean(getters_fifo_body, NULL);
 }
 
 static intptr_t putters_fifo_body(void *arg)
@@ -510,7 +492,7 @@ static intptr_t putters_fifo_body(void *arg)
 	ops_init(o, N, q, &order);
 	for (int i = 0; i < N; i++) {
 		o[i].item = I(i + 1);
-		t[i] = spawn(putter_fn, &o[i]);
+		t[i] = th_spawn_here(putter_fn, &o[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert(cio_queue_full(q));
@@ -524,7 +506,7 @@ static intptr_t putters_fifo_body(void *arg)
 		}
 	}
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 		cr_assert_eq(o[i].rank, i + 1);
 	}
 	cr_assert(cio_queue_empty(q));
@@ -534,7 +516,7 @@ static intptr_t putters_fifo_body(void *arg)
 
 Test(queue, waiting_puts_are_served_in_order)
 {
-	run(putters_fifo_body, NULL);
+	th_run_clean(putters_fifo_body, NULL);
 }
 
 /* A bounded LIFO and a bounded priority queue take a waiting put's item
@@ -554,11 +536,11 @@ static intptr_t bounded_kinds_body(void *arg)
 	cr_assert_eq(cio_queue_put_prio(q, I(1), 1, 0), -ETIMEDOUT, "full");
 	ops_init(&put, 1, q, NULL);
 	put.item = I(4);
-	t = spawn(putter_fn, &put); /* priority 0 */
+	t = th_spawn_here(putter_fn, &put); /* priority 0 */
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_get(q, &item, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(item, I(3));
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	static const int want[] = { 4, 5 };
 	expect_all(q, want, 2);
 	cr_assert_eq(cio_queue_free(q), 0);
@@ -568,11 +550,11 @@ static intptr_t bounded_kinds_body(void *arg)
 	cr_assert_eq(cio_queue_put_nowait(q, I(2)), 0);
 	ops_init(&put, 1, q, NULL);
 	put.item = I(4);
-	t = spawn(putter_fn, &put);
+	t = th_spawn_here(putter_fn, &put);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_get(q, &item, CIO_NO_DEADLINE), 0);
 	cr_assert_eq(item, I(2));
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	static const int want2[] = { 4, 1 };
 	expect_all(q, want2, 2);
 	cr_assert_eq(cio_queue_free(q), 0);
@@ -581,7 +563,7 @@ static intptr_t bounded_kinds_body(void *arg)
 
 Test(queue, bounded_lifo_and_priority)
 {
-	run(bounded_kinds_body, NULL);
+	th_run_clean(bounded_kinds_body, NULL);
 }
 
 /* -- task_done and join ---------------------------------------------------- */
@@ -598,8 +580,8 @@ static intptr_t join_body(void *arg)
 	cr_assert_eq(cio_queue_put_nowait(q, I(1)), 0);
 	cr_assert_eq(cio_queue_put_nowait(q, I(2)), 0);
 	ops_init(j, 2, q, NULL);
-	t[0] = spawn(joiner_fn, &j[0]);
-	t[1] = spawn(joiner_fn, &j[1]);
+	t[0] = th_spawn_here(joiner_fn, &j[0]);
+	t[1] = th_spawn_here(joiner_fn, &j[1]);
 	cr_assert_eq(cio_yield(), 0);
 	/* Getting is not finishing: join waits for task_done(). */
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0);
@@ -610,8 +592,8 @@ static intptr_t join_body(void *arg)
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(j[0].returned);
 	cr_assert_eq(cio_queue_task_done(q), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(cio_queue_task_done(q), -EINVAL);
 
 	/* Deadline and cancellation of a join. */
@@ -619,24 +601,24 @@ static intptr_t join_body(void *arg)
 	int64_t start = cio_loop_time();
 	cr_assert_eq(cio_queue_join(q, start + 10 * MS), -ETIMEDOUT);
 	cr_assert_geq(cio_loop_time() - start, 10 * MS);
-	t[0] = spawn(joiner_fn, &j[0]);
+	t[0] = th_spawn_here(joiner_fn, &j[0]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	/* Cancelled after join was released, before it ran. */
-	t[0] = spawn(joiner_fn, &j[0]);
+	t[0] = th_spawn_here(joiner_fn, &j[0]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0);
 	cr_assert_eq(cio_queue_task_done(q), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert_eq(cio_queue_free(q), 0);
 	return 0;
 }
 
 Test(queue, task_done_and_join)
 {
-	run(join_body, NULL);
+	th_run_clean(join_body, NULL);
 }
 
 /* -- shutdown -------------------------------------------------------------- */
@@ -651,12 +633,12 @@ static intptr_t shutdown_graceful_body(void *arg)
 
 	/* Waiting gets fail when the queue shuts down empty. */
 	ops_init(g, 2, q, NULL);
-	gt[0] = spawn(getter_fn, &g[0]);
-	gt[1] = spawn(getter_fn, &g[1]);
+	gt[0] = th_spawn_here(getter_fn, &g[0]);
+	gt[1] = th_spawn_here(getter_fn, &g[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_shutdown(q, false), 0);
-	cr_assert_eq(join(gt[0]), -ESHUTDOWN);
-	cr_assert_eq(join(gt[1]), -ESHUTDOWN);
+	cr_assert_eq(th_join(gt[0]), -ESHUTDOWN);
+	cr_assert_eq(th_join(gt[1]), -ESHUTDOWN);
 	cr_assert_eq(cio_queue_free(q), 0);
 
 	/* Waiting puts fail; what is queued is still got, then -ESHUTDOWN. */
@@ -664,10 +646,10 @@ static intptr_t shutdown_graceful_body(void *arg)
 	cr_assert_eq(cio_queue_put_nowait(q, I(1)), 0);
 	ops_init(&p, 1, q, NULL);
 	p.item = I(2);
-	pt = spawn(putter_fn, &p);
+	pt = th_spawn_here(putter_fn, &p);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_shutdown(q, false), 0);
-	cr_assert_eq(join(pt), -ESHUTDOWN);
+	cr_assert_eq(th_join(pt), -ESHUTDOWN);
 	cr_assert_eq(cio_queue_put_nowait(q, I(3)), -ESHUTDOWN);
 	cr_assert_eq(cio_queue_put(q, I(3), CIO_NO_DEADLINE), -ESHUTDOWN);
 	cr_assert_eq(cio_queue_qsize(q), 1);
@@ -686,7 +668,7 @@ static intptr_t shutdown_graceful_body(void *arg)
 
 Test(queue, shutdown_graceful)
 {
-	run(shutdown_graceful_body, NULL);
+	th_run_clean(shutdown_graceful_body, NULL);
 }
 
 struct dropped {
@@ -716,7 +698,7 @@ static intptr_t shutdown_immediate_body(void *arg)
 		cr_assert_eq(cio_queue_put_nowait(q, I(i)), 0);
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0); /* being worked on */
 	ops_init(&j, 1, q, NULL);
-	jt = spawn(joiner_fn, &j);
+	jt = th_spawn_here(joiner_fn, &j);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_shutdown(q, true), 0);
 	cr_assert_eq(d.n, 2);
@@ -726,23 +708,23 @@ static intptr_t shutdown_immediate_body(void *arg)
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_not(j.returned, "the item got is not done yet");
 	cr_assert_eq(cio_queue_task_done(q), 0);
-	cr_assert_eq(join(jt), 0);
+	cr_assert_eq(th_join(jt), 0);
 	cr_assert_eq(cio_queue_free(q), 0);
 	cr_assert_eq(d.n, 2, "nothing left to drop at free");
 
 	/* Immediate after graceful drops what was left to drain; with
-	 * nothing being worked on, join() is released at once. */
+	 * nothing being worked on, th_join() is released at once. */
 	d = (struct dropped){ 0 };
 	cr_assert_eq(cio_queue_new(&q, &o), 0);
 	cr_assert_eq(cio_queue_put_nowait(q, I(7)), 0);
 	ops_init(&j, 1, q, NULL);
-	jt = spawn(joiner_fn, &j);
+	jt = th_spawn_here(joiner_fn, &j);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_shutdown(q, false), 0);
 	cr_assert_eq(cio_queue_qsize(q), 1);
 	cr_assert_eq(cio_queue_shutdown(q, true), 0);
 	cr_assert_eq(d.n, 1);
-	cr_assert_eq(join(jt), 0);
+	cr_assert_eq(th_join(jt), 0);
 	cr_assert_eq(cio_queue_task_done(q), -EINVAL, "counted as done");
 	cr_assert_eq(cio_queue_free(q), 0);
 	return 0;
@@ -750,7 +732,7 @@ static intptr_t shutdown_immediate_body(void *arg)
 
 Test(queue, shutdown_immediate)
 {
-	run(shutdown_immediate_body, NULL);
+	th_run_clean(shutdown_immediate_body, NULL);
 }
 
 /* -- cancellation ---------------------------------------------------------- */
@@ -765,13 +747,13 @@ static intptr_t cancel_parked_body(void *arg)
 
 	/* A parked get leaves having taken nothing. */
 	ops_init(g, 2, q, NULL);
-	gt[0] = spawn(getter_fn, &g[0]);
-	gt[1] = spawn(getter_fn, &g[1]);
+	gt[0] = th_spawn_here(getter_fn, &g[0]);
+	gt[1] = th_spawn_here(getter_fn, &g[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(gt[0]), 1);
-	cr_assert_eq(join(gt[0]), -ECANCELED);
+	cr_assert_eq(th_join(gt[0]), -ECANCELED);
 	cr_assert_eq(cio_queue_put_nowait(q, I(1)), 0);
-	cr_assert_eq(join(gt[1]), 0);
+	cr_assert_eq(th_join(gt[1]), 0);
 	cr_assert_eq(g[1].item, I(1));
 	cr_assert_null(g[0].item);
 	cr_assert_eq(cio_queue_task_done(q), 0);
@@ -781,14 +763,14 @@ static intptr_t cancel_parked_body(void *arg)
 	ops_init(p, 2, q, NULL);
 	p[0].item = I(3);
 	p[1].item = I(4);
-	pt[0] = spawn(putter_fn, &p[0]);
-	pt[1] = spawn(putter_fn, &p[1]);
+	pt[0] = th_spawn_here(putter_fn, &p[0]);
+	pt[1] = th_spawn_here(putter_fn, &p[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(pt[0]), 1);
-	cr_assert_eq(join(pt[0]), -ECANCELED);
+	cr_assert_eq(th_join(pt[0]), -ECANCELED);
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0);
 	cr_assert_eq(item, I(2));
-	cr_assert_eq(join(pt[1]), 0);
+	cr_assert_eq(th_join(pt[1]), 0);
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0);
 	cr_assert_eq(item, I(4), "3 was never put");
 	cr_assert_eq(cio_queue_get_nowait(q, &item), -EAGAIN);
@@ -801,7 +783,7 @@ static intptr_t cancel_parked_body(void *arg)
 
 Test(queue, cancel_parked_gets_and_puts)
 {
-	run(cancel_parked_body, NULL);
+	th_run_clean(cancel_parked_body, NULL);
 }
 
 /* An item handed to a waiting get that is cancelled before it runs is not
@@ -816,18 +798,18 @@ static intptr_t cancel_handed_get_body(void *arg)
 
 	ops_init(g, 2, q, NULL);
 	g[0].probe = true;
-	gt[0] = spawn(getter_fn, &g[0]);
-	gt[1] = spawn(getter_fn, &g[1]);
+	gt[0] = th_spawn_here(getter_fn, &g[0]);
+	gt[1] = th_spawn_here(getter_fn, &g[1]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_put_nowait(q, I(42)), 0);
 	cr_assert_eq(cio_task_cancel(gt[0]), 1);
-	cr_assert_eq(join(gt[0]), 0, "it handled the cancellation");
+	cr_assert_eq(th_join(gt[0]), 0, "it handled the cancellation");
 	cr_assert_eq(g[0].rc, 0);
 	cr_assert_eq(g[0].item, I(42), "the item came with it");
 	cr_assert_eq(g[0].after_rc, -ECANCELED, "then the cancellation");
 	cr_assert_not(g[1].returned);
 	cr_assert_eq(cio_queue_put_nowait(q, I(43)), 0);
-	cr_assert_eq(join(gt[1]), 0);
+	cr_assert_eq(th_join(gt[1]), 0);
 	cr_assert_eq(g[1].item, I(43));
 	cr_assert_eq(cio_queue_free(q), 0);
 	return 0;
@@ -835,7 +817,7 @@ static intptr_t cancel_handed_get_body(void *arg)
 
 Test(queue, cancel_after_an_item_was_handed_over)
 {
-	run(cancel_handed_get_body, NULL);
+	th_run_clean(cancel_handed_get_body, NULL);
 }
 
 static intptr_t cancel_taken_put_body(void *arg)
@@ -850,11 +832,11 @@ static intptr_t cancel_taken_put_body(void *arg)
 	ops_init(&p, 1, q, NULL);
 	p.item = I(2);
 	p.probe = true;
-	pt = spawn(putter_fn, &p);
+	pt = th_spawn_here(putter_fn, &p);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0); /* takes 2 in */
 	cr_assert_eq(cio_task_cancel(pt), 1);
-	cr_assert_eq(join(pt), 0);
+	cr_assert_eq(th_join(pt), 0);
 	cr_assert_eq(p.rc, 0, "the item was put");
 	cr_assert_eq(p.after_rc, -ECANCELED);
 	cr_assert_eq(cio_queue_get_nowait(q, &item), 0);
@@ -865,7 +847,7 @@ static intptr_t cancel_taken_put_body(void *arg)
 
 Test(queue, cancel_after_a_put_was_taken_in)
 {
-	run(cancel_taken_put_body, NULL);
+	th_run_clean(cancel_taken_put_body, NULL);
 }
 
 static intptr_t pending_cancel_body(void *arg)
@@ -895,7 +877,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(queue, pending_cancellation_on_entry)
 {
-	run(pending_cancel_body, NULL);
+	th_run_clean(pending_cancel_body, NULL);
 }
 
 /* -- deadlines ------------------------------------------------------------- */
@@ -927,7 +909,7 @@ static intptr_t deadline_body(void *arg)
 
 Test(queue, deadline)
 {
-	run(deadline_body, NULL);
+	th_run_clean(deadline_body, NULL);
 }
 
 /* -- free ------------------------------------------------------------------ */
@@ -943,12 +925,12 @@ static intptr_t free_body(void *arg)
 
 	cr_assert_eq(cio_queue_new(&q, &o), 0);
 	ops_init(&g, 1, q, NULL);
-	gt = spawn(getter_fn, &g);
+	gt = th_spawn_here(getter_fn, &g);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_queue_free(q), -EBUSY, "a get waits");
 	cr_assert_eq(cio_queue_put_nowait(q, I(1)), 0);
 	cr_assert_eq(cio_queue_free(q), -EBUSY, "handed over, not resumed");
-	cr_assert_eq(join(gt), 0);
+	cr_assert_eq(th_join(gt), 0);
 	/* Items left at free go to the drop callback. */
 	for (int i = 10; i < 14; i++)
 		cr_assert_eq(cio_queue_put_nowait(q, I(i)), 0);
@@ -960,7 +942,7 @@ static intptr_t free_body(void *arg)
 
 Test(queue, free)
 {
-	run(free_body, NULL);
+	th_run_clean(free_body, NULL);
 }
 
 /* -- many waiters ---------------------------------------------------------- */
@@ -980,7 +962,7 @@ static intptr_t many_getters_body(void *arg)
 		if (i % 2)
 			o[i].deadline = cio_deadline_after(60 *
 							   CIO_NSEC_PER_SEC);
-		t[i] = spawn(getter_fn, &o[i]);
+		t[i] = th_spawn_here(getter_fn, &o[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 0; i < N; i += 10)
@@ -990,7 +972,7 @@ static intptr_t many_getters_body(void *arg)
 	cr_assert(cio_queue_empty(q), "every item handed over");
 	int expect = 0;
 	for (int i = 0; i < N; i++) {
-		intptr_t v = join(t[i]);
+		intptr_t v = th_join(t[i]);
 		if (i % 10 == 0) {
 			cr_assert_eq(v, -ECANCELED);
 		} else {
@@ -1007,7 +989,7 @@ static intptr_t many_getters_body(void *arg)
 
 Test(queue, ten_thousand_waiting_gets)
 {
-	run(many_getters_body, NULL);
+	th_run_clean(many_getters_body, NULL);
 }
 
 static intptr_t many_putters_body(void *arg)
@@ -1024,7 +1006,7 @@ static intptr_t many_putters_body(void *arg)
 	ops_init(o, N, q, NULL);
 	for (int i = 0; i < N; i++) {
 		o[i].item = I(i);
-		t[i] = spawn(putter_fn, &o[i]);
+		t[i] = th_spawn_here(putter_fn, &o[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 0; i < N; i += 10)
@@ -1039,7 +1021,7 @@ static intptr_t many_putters_body(void *arg)
 	}
 	cr_assert(cio_queue_empty(q));
 	for (int i = 0; i < N; i++)
-		cr_assert_eq(join(t[i]), i % 10 == 0 ? -ECANCELED : 0);
+		cr_assert_eq(th_join(t[i]), i % 10 == 0 ? -ECANCELED : 0);
 	cr_assert_eq(cio_queue_free(q), 0);
 	free(o);
 	free(t);
@@ -1048,5 +1030,5 @@ static intptr_t many_putters_body(void *arg)
 
 Test(queue, ten_thousand_waiting_puts)
 {
-	run(many_putters_body, NULL);
+	th_run_clean(many_putters_body, NULL);
 }

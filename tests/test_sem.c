@@ -14,24 +14,6 @@
 
 TestSuite(sem, .timeout = 60);
 
-static void run(cio_task_fn fn, void *arg)
-{
-	th_run_checked_no_reports(fn, arg);
-	th_leak_check();
-}
-
-static cio_task *spawn(cio_task_fn fn, void *arg)
-{
-	return th_spawn(NULL, fn, arg, NULL);
-}
-
-static intptr_t join(cio_task *t)
-{
-	intptr_t v = cio_await_task(t);
-	cio_task_unref(t);
-	return v;
-}
-
 /* A worker: takes a permit, works (yields) a while holding it, gives it
  * back. `log` records "+i" on acquire and "-i" on release. */
 struct shared {
@@ -144,10 +126,10 @@ static intptr_t three_of_five_body(void *arg)
 	workers_init(w, N, &sh);
 	for (int i = 0; i < N; i++) {
 		w[i].work = i + 1; /* the first in is the first out */
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	}
 	for (int i = 0; i < N; i++)
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 	cr_assert_eq(sh.max_inside, 3);
 	/* 3 and 4 get in only as 0 and 1 leave, in that order. */
 	cr_assert_str_eq(sh.log, "+0+1+2-0+3-1+4-2-3-4");
@@ -160,7 +142,7 @@ static intptr_t three_of_five_body(void *arg)
 
 Test(sem, three_workers_out_of_five)
 {
-	run(three_of_five_body, NULL);
+	th_run_clean(three_of_five_body, NULL);
 }
 
 /* -- value, locked, the bound ---------------------------------------------- */
@@ -202,7 +184,7 @@ static intptr_t value_body(void *arg)
 
 Test(sem, value_and_locked)
 {
-	run(value_body, NULL);
+	th_run_clean(value_body, NULL);
 }
 
 static intptr_t bounded_body(void *arg)
@@ -228,7 +210,7 @@ static intptr_t bounded_body(void *arg)
 
 Test(sem, bounded_release_above_the_start)
 {
-	run(bounded_body, NULL);
+	th_run_clean(bounded_body, NULL);
 }
 
 /* -- FIFO ------------------------------------------------------------------ */
@@ -244,7 +226,7 @@ static intptr_t fifo_body(void *arg)
 	cr_assert_eq(cio_sem_new(&sh.sem, 0, false), 0);
 	workers_init(w, N, &sh);
 	for (int i = 0; i < N; i++)
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	/* One permit: handed to the first waiter, so a later comer cannot
 	 * take it. */
@@ -253,7 +235,7 @@ static intptr_t fifo_body(void *arg)
 	cr_assert(cio_sem_locked(sh.sem));
 	cr_assert_eq(cio_sem_try_acquire(sh.sem), -EAGAIN);
 	for (int i = 0; i < N; i++) {
-		cr_assert_eq(join(t[i]), 0);
+		cr_assert_eq(th_join(t[i]), 0);
 		cr_assert_eq(w[i].rank, i + 1);
 	}
 	cr_assert_eq(cio_sem_value(sh.sem), 1);
@@ -263,7 +245,7 @@ static intptr_t fifo_body(void *arg)
 
 Test(sem, waiters_get_permits_in_arrival_order)
 {
-	run(fifo_body, NULL);
+	th_run_clean(fifo_body, NULL);
 }
 
 /* -- cancellation ---------------------------------------------------------- */
@@ -278,14 +260,14 @@ static intptr_t cancel_parked_body(void *arg)
 	cr_assert_eq(cio_sem_new(&sh.sem, 0, false), 0);
 	workers_init(w, 3, &sh);
 	for (int i = 0; i < 3; i++)
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_task_cancel(t[1]), 1);
-	cr_assert_eq(join(t[1]), -ECANCELED);
+	cr_assert_eq(th_join(t[1]), -ECANCELED);
 	cr_assert_eq(cio_sem_value(sh.sem), 0, "took nothing");
 	cr_assert_eq(cio_sem_release(sh.sem), 0);
-	cr_assert_eq(join(t[0]), 0);
-	cr_assert_eq(join(t[2]), 0);
+	cr_assert_eq(th_join(t[0]), 0);
+	cr_assert_eq(th_join(t[2]), 0);
 	cr_assert_eq(w[0].rank, 1);
 	cr_assert_eq(w[1].rank, 0);
 	cr_assert_eq(w[2].rank, 2);
@@ -296,7 +278,7 @@ static intptr_t cancel_parked_body(void *arg)
 
 Test(sem, cancel_a_parked_waiter)
 {
-	run(cancel_parked_body, NULL);
+	th_run_clean(cancel_parked_body, NULL);
 }
 
 static intptr_t cancel_chosen_body(void *arg)
@@ -309,26 +291,26 @@ static intptr_t cancel_chosen_body(void *arg)
 	cr_assert_eq(cio_sem_new(&sh.sem, 1, true), 0);
 	cr_assert_eq(cio_sem_acquire(sh.sem, CIO_NO_DEADLINE), 0);
 	workers_init(w, 2, &sh);
-	t[0] = spawn(worker_fn, &w[0]);
-	t[1] = spawn(worker_fn, &w[1]);
+	t[0] = th_spawn_here(worker_fn, &w[0]);
+	t[1] = th_spawn_here(worker_fn, &w[1]);
 	cr_assert_eq(cio_yield(), 0);
 	/* The permit goes to t[0], which is cancelled before it runs: it
 	 * passes the permit to t[1]. */
 	cr_assert_eq(cio_sem_release(sh.sem), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(w[0].rank, 0);
 	cr_assert_eq(w[1].rank, 1);
 	cr_assert_eq(cio_sem_value(sh.sem), 1, "no permit lost or made up");
 
 	/* With nobody behind it, the permit goes back to the count. */
 	cr_assert_eq(cio_sem_acquire(sh.sem, CIO_NO_DEADLINE), 0);
-	t[0] = spawn(worker_fn, &w[0]);
+	t[0] = th_spawn_here(worker_fn, &w[0]);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_sem_release(sh.sem), 0);
 	cr_assert_eq(cio_task_cancel(t[0]), 1);
-	cr_assert_eq(join(t[0]), -ECANCELED);
+	cr_assert_eq(th_join(t[0]), -ECANCELED);
 	cr_assert_eq(cio_sem_value(sh.sem), 1);
 	cr_assert_eq(cio_sem_release(sh.sem), -EOVERFLOW, "still bounded");
 	cr_assert_eq(cio_sem_free(sh.sem), 0);
@@ -337,7 +319,7 @@ static intptr_t cancel_chosen_body(void *arg)
 
 Test(sem, cancel_after_being_chosen_passes_the_permit_on)
 {
-	run(cancel_chosen_body, NULL);
+	th_run_clean(cancel_chosen_body, NULL);
 }
 
 static intptr_t pending_cancel_body(void *arg)
@@ -358,7 +340,7 @@ static intptr_t pending_cancel_body(void *arg)
 
 Test(sem, pending_cancellation_on_entry)
 {
-	run(pending_cancel_body, NULL);
+	th_run_clean(pending_cancel_body, NULL);
 }
 
 /* -- deadlines ------------------------------------------------------------- */
@@ -375,12 +357,12 @@ static intptr_t deadline_body(void *arg)
 	workers_init(w, 2, &sh);
 	start = cio_loop_time();
 	w[0].deadline = start + 20 * MS;
-	t[0] = spawn(worker_fn, &w[0]);
-	t[1] = spawn(worker_fn, &w[1]);
-	cr_assert_eq(join(t[0]), -ETIMEDOUT);
+	t[0] = th_spawn_here(worker_fn, &w[0]);
+	t[1] = th_spawn_here(worker_fn, &w[1]);
+	cr_assert_eq(th_join(t[0]), -ETIMEDOUT);
 	cr_assert_geq(cio_loop_time() - start, 20 * MS);
 	cr_assert_eq(cio_sem_release(sh.sem), 0);
-	cr_assert_eq(join(t[1]), 0);
+	cr_assert_eq(th_join(t[1]), 0);
 	cr_assert_eq(w[1].rank, 1);
 	cr_assert_eq(cio_sem_value(sh.sem), 1);
 	cr_assert_eq(cio_sem_free(sh.sem), 0);
@@ -389,7 +371,7 @@ static intptr_t deadline_body(void *arg)
 
 Test(sem, deadline)
 {
-	run(deadline_body, NULL);
+	th_run_clean(deadline_body, NULL);
 }
 
 /* -- scoped helpers -------------------------------------------------------- */
@@ -429,7 +411,7 @@ static intptr_t with_body(void *arg)
 
 Test(sem, with)
 {
-	run(with_body, NULL);
+	th_run_clean(with_body, NULL);
 }
 
 /* A function with early returns: the scoped guard releases on each. */
@@ -484,7 +466,7 @@ static intptr_t guard_body(void *arg)
 
 Test(sem, scoped_guard)
 {
-	run(guard_body, NULL);
+	th_run_clean(guard_body, NULL);
 }
 
 /* -- free ------------------------------------------------------------------ */
@@ -498,19 +480,19 @@ static intptr_t free_busy_body(void *arg)
 
 	cr_assert_eq(cio_sem_new(&sh.sem, 0, false), 0);
 	workers_init(&w, 1, &sh);
-	t = spawn(worker_fn, &w);
+	t = th_spawn_here(worker_fn, &w);
 	cr_assert_eq(cio_yield(), 0);
 	cr_assert_eq(cio_sem_free(sh.sem), -EBUSY);
 	cr_assert_eq(cio_sem_release(sh.sem), 0);
 	cr_assert_eq(cio_sem_free(sh.sem), -EBUSY, "handed over, not resumed");
-	cr_assert_eq(join(t), 0);
+	cr_assert_eq(th_join(t), 0);
 	cr_assert_eq(cio_sem_free(sh.sem), 0);
 	return 0;
 }
 
 Test(sem, free_refuses_while_a_task_waits)
 {
-	run(free_busy_body, NULL);
+	th_run_clean(free_busy_body, NULL);
 }
 
 /* -- many waiters ---------------------------------------------------------- */
@@ -531,7 +513,7 @@ static intptr_t many_body(void *arg)
 		if (i % 2)
 			w[i].deadline = cio_deadline_after(60 *
 							   CIO_NSEC_PER_SEC);
-		t[i] = spawn(worker_fn, &w[i]);
+		t[i] = th_spawn_here(worker_fn, &w[i]);
 	}
 	cr_assert_eq(cio_yield(), 0);
 	for (int i = 0; i < N; i += 10)
@@ -540,7 +522,7 @@ static intptr_t many_body(void *arg)
 		cr_assert_eq(cio_sem_release(sh.sem), 0);
 	int expect = 0;
 	for (int i = 0; i < N; i++) {
-		intptr_t v = join(t[i]);
+		intptr_t v = th_join(t[i]);
 		if (i % 10 == 0) {
 			cr_assert_eq(v, -ECANCELED);
 		} else {
@@ -558,5 +540,5 @@ static intptr_t many_body(void *arg)
 
 Test(sem, ten_thousand_waiters)
 {
-	run(many_body, NULL);
+	th_run_clean(many_body, NULL);
 }
