@@ -33,7 +33,7 @@ WARN := -Wall -Wextra -Werror
 CPPFLAGS += -D_GNU_SOURCE -I.
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fPIC -fstack-clash-protection
-LDLIBS := -luring -lpthread
+LDLIBS := -luring -lhttp_parser -lpthread
 
 ifneq ($(SAN),)
 CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -60,6 +60,8 @@ PUBLIC_HEADERS += runtime/executor.h io/dns.h
 PUBLIC_HEADERS += io/stream.h io/server.h
 PUBLIC_HEADERS += runtime/chan.h
 PUBLIC_HEADERS += runtime/shard.h runtime/signal.h
+PUBLIC_HEADERS += io/http.h io/http_server.h io/http_static.h
+
 PUBLIC_HEADERS += sync/lock.h sync/event.h sync/cond.h sync/sem.h \
 	sync/barrier.h sync/queue.h
 
@@ -81,13 +83,18 @@ TEST_HELPERS := $(wildcard tests/helpers/*.c)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
+# Programs: apps/<dir>/<name>_main.c is the program <name> (underscores
+# become dashes); the other .c files of <dir> are linked into each.
+APP_MAINS := $(wildcard apps/*/*_main.c)
+APP_BINS := $(foreach m,$(APP_MAINS),$(BUILD)/apps/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(m)))))
+
 LIB_A := $(BUILD)/libcoreio.a
 LIB_SO := $(BUILD)/libcoreio.so
 
 .PHONY: all lib test test-run check-headers check-exports check-install bench demo deps \
 	deps-if-missing install clean
 
-all: lib $(BENCH_BINS)
+all: lib $(BENCH_BINS) $(APP_BINS)
 
 lib: $(LIB_A) $(LIB_SO)
 
@@ -112,19 +119,31 @@ $(LIB_SO): $(OBJS) coreio.map
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(TEST_RUNNER) $(LIB_A) \
 		$(wildcard tests/helpers/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests $< $(TEST_HELPERS) \
+	$(CC) $(TEST_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests \
+		-DTH_BUILD_DIR='"$(abspath $(BUILD))"' $< $(TEST_HELPERS) \
 		$(TEST_RUNNER) -o $@ $(LDFLAGS) $(LIB_A) $(TEST_LIBS) $(LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(wildcard bench/*.h) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(LIB_A) $(LDLIBS)
 
+define app_rule
+$(BUILD)/apps/$(subst _,-,$(patsubst %_main.c,%,$(notdir $(1)))): $(1) \
+		$(filter-out %_main.c,$(wildcard $(dir $(1))*.c)) \
+		$(wildcard $(dir $(1))*.h) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(1) \
+		$(filter-out %_main.c,$(wildcard $(dir $(1))*.c)) -o $$@ \
+		$$(LDFLAGS) $$(LIB_A) $$(LDLIBS)
+endef
+$(foreach m,$(APP_MAINS),$(eval $(call app_rule,$(m))))
+
 # On a fresh machine `make test` is the first command: install first.
 test:
 	@$(MAKE) --no-print-directory deps-if-missing
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(TEST_BINS) check-headers check-exports check-install
+test-run: $(TEST_BINS) $(APP_BINS) check-headers check-exports check-install
 	@set -e; failed=0; \
 	for t in $(TEST_BINS); do \
 		for be in uring epoll; do \
@@ -174,8 +193,9 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@for b in $(BENCH_BINS); do $$b; done
 
+# The library's own, then the real peers the tests talk to.
 DEPS_PKGS := liburing-dev libjemalloc-dev libcriterion-dev libhttp-parser-dev \
-	pkg-config
+	pkg-config nginx curl netcat-openbsd unicode-data python3 clang
 
 deps:
 	@missing=""; \
@@ -213,5 +233,7 @@ install: lib
 
 clean:
 	rm -rf build
+
+include tests/fuzz/fuzz.mk
 
 -include $(DEPFILES)

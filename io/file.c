@@ -21,7 +21,8 @@ static intptr_t await_op(struct cio__op *op)
 	return cio__op_await(op);
 }
 
-int cio_openat(int dirfd, const char *path, int flags, mode_t mode)
+static int open_op(int dirfd, const char *path, int flags, mode_t mode,
+		   uint64_t resolve)
 {
 	struct cio__op op;
 	intptr_t r;
@@ -32,12 +33,27 @@ int cio_openat(int dirfd, const char *path, int flags, mode_t mode)
 	op.a.open.path = path;
 	op.a.open.flags = flags | O_CLOEXEC;
 	op.a.open.mode = mode;
+	op.a.open.how.flags = (uint64_t)op.a.open.flags;
+	/* openat2 refuses a mode without a flag that creates. */
+	op.a.open.how.mode = flags & (O_CREAT | O_TMPFILE) ? mode : 0;
+	op.a.open.how.resolve = resolve;
 	r = await_op(&op);
 	if (r >= 0 && op.cancel_sent)
 		return cio__op_drop_fd(&op, (int)r);
 	if (r >= 0)
 		cio__io_fd_new(cio__tls_task->fut.loop, (int)r);
 	return (int)r;
+}
+
+int cio_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	return open_op(dirfd, path, flags, mode, 0);
+}
+
+int cio_openat2(int dirfd, const char *path, int flags, mode_t mode,
+		uint64_t resolve)
+{
+	return open_op(dirfd, path, flags, mode, resolve);
 }
 
 int cio_open(const char *path, int flags, mode_t mode)

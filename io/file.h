@@ -41,6 +41,13 @@ struct statx;
  * Returns the descriptor. */
 int cio_open(const char *path, int flags, mode_t mode);
 int cio_openat(int dirfd, const char *path, int flags, mode_t mode);
+/* openat2(2) with `resolve` (RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS... of
+ * <linux/openat2.h>), O_CLOEXEC added; resolve 0 is cio_openat(). On
+ * io_uring, IORING_OP_OPENAT2. -EXDEV when the path leaves what
+ * RESOLVE_BENEATH allows, -ELOOP for a link RESOLVE_NO_SYMLINKS refuses,
+ * -EINVAL for flags openat2 does not know. */
+int cio_openat2(int dirfd, const char *path, int flags, mode_t mode,
+		uint64_t resolve);
 
 ssize_t cio_read(int fd, void *buf, size_t len, int64_t off,
 		 int64_t deadline);

@@ -30,7 +30,12 @@ struct conn {
 	cio_task *task;
 	bool started;
 	bool skip;                  /* cancelled before it started */
+	bool idle;                  /* between requests: close ends it */
 };
+
+/* The connection whose handler is starting on this thread; read by
+ * cio__server_conn_current() before the handler first parks. */
+static __thread struct conn *starting_conn;
 
 static bool idle(const cio_server *srv)
 {
@@ -77,8 +82,11 @@ static intptr_t conn_main(void *arg)
 	cio_task *self = c->task;
 
 	c->started = true;
-	if (!c->skip)
+	if (!c->skip) {
+		starting_conn = c;
 		srv->handler(c->s, srv->arg);
+		starting_conn = NULL;
+	}
 	/* Cancelled (the server is shutting down): drop what is unsent. */
 	if (cio_task_cancelling(self) > 0)
 		cio_stream_abort(c->s);
@@ -96,6 +104,36 @@ static intptr_t conn_main(void *arg)
 	wake(srv);
 	maybe_release(srv);
 	return 0;
+}
+
+void *cio__server_conn_current(void)
+{
+	struct conn *c = starting_conn;
+
+	starting_conn = NULL;
+	return c;
+}
+
+int cio__server_conn_idle(void *conn, bool idle)
+{
+	struct conn *c = conn;
+
+	if (!c)
+		return 0;
+	c->idle = idle;
+	return idle && c->srv->closing ? -ESHUTDOWN : 0;
+}
+
+/* Closing: connections waiting between requests have nothing to finish. */
+static void cancel_idle(cio_server *srv)
+{
+	struct cio__list *it;
+
+	for (it = srv->conns.next; it != &srv->conns; it = it->next) {
+		struct conn *c = cio__container_of(it, struct conn, node);
+		if (c->idle && c->started && !c->skip)
+			cio_task_cancel(c->task);
+	}
 }
 
 /* Serve `fd` (which this takes over, also on failure). */
@@ -514,6 +552,7 @@ int cio_server_close(cio_server *srv)
 		cio__server_group_close(srv->group);
 		return 0;
 	}
+	cancel_idle(srv);
 	if (srv->passive) {
 		srv->accept_done = true;
 		cio__waitq_wake_all(&srv->q, 0);

@@ -64,6 +64,16 @@ int cio__server_start_one(cio_server **out, const char *host, uint16_t port,
 int cio__server_new_passive(cio_server **out, cio_server_handler handler,
 			    void *arg, const struct cio_server_opts *o);
 int cio__server_start_conn(cio_server *srv, int fd);
+/* Protocols with keep-alive (HTTP) mark a connection idle while it waits
+ * for the next request, so that closing the server ends it at once instead
+ * of at the wait_closed() deadline. cio__server_conn_current() is the
+ * connection of the calling handler; call it before the handler first
+ * parks (NULL otherwise, and for streams not from a server).
+ * cio__server_conn_idle() returns -ESHUTDOWN when marking idle a
+ * connection of a closing server: end it. */
+void *cio__server_conn_current(void);
+int cio__server_conn_idle(void *conn, bool idle);
+
 /* List a server (not a front) in its loop's servers. */
 void cio__server_register(cio_server *srv);
 

@@ -11,6 +11,7 @@
 #ifndef CIO_RUNTIME_BACKEND_H
 #define CIO_RUNTIME_BACKEND_H
 
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -94,7 +95,15 @@ struct cio__op {
 			size_t len;
 			unsigned flags;
 		} splice;
-		struct { const char *path; int flags; mode_t mode; } open;
+		struct {
+			const char *path;
+			int flags;
+			mode_t mode;
+			/* how.resolve != 0: openat2(2) with `how` (filled
+			 * from flags and mode), which the kernel reads at
+			 * submit, so it lives here, in the op. */
+			struct open_how how;
+		} open;
 		struct { unsigned flags; } fsync;
 		struct { int mode; int64_t off, len; } falloc;
 		struct {

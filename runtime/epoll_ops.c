@@ -8,6 +8,7 @@
 #include "runtime/epoll_internal.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -81,6 +82,10 @@ int32_t cio__epoll_syscall(struct cio__op *op)
 		return ret_of(r);
 	}
 	case CIO__OP_OPENAT:
+		if (op->a.open.how.resolve)
+			return ret_of(syscall(SYS_openat2, op->fd,
+					      op->a.open.path, &op->a.open.how,
+					      sizeof(op->a.open.how)));
 		return ret_of(openat(op->fd, op->a.open.path, op->a.open.flags,
 				     op->a.open.mode));
 	case CIO__OP_CLOSE:

@@ -76,6 +76,11 @@ int cio__uring_prep(struct io_uring_sqe *sqe, struct cio__op *op)
 				     op->a.splice.flags);
 		break;
 	case CIO__OP_OPENAT:
+		if (op->a.open.how.resolve) {
+			io_uring_prep_openat2(sqe, op->fd, op->a.open.path,
+					      &op->a.open.how);
+			break;
+		}
 		io_uring_prep_openat(sqe, op->fd, op->a.open.path,
 				     op->a.open.flags, op->a.open.mode);
 		break;

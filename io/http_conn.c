@@ -1,0 +1,533 @@
+/* HTTP server connections: read requests with libhttp-parser, run the
+ * handler, keep the connection alive or end it.
+ *
+ * Parsing is paused twice per request: when the header block is complete
+ * (the handler runs before any of the body is decoded) and when the
+ * message is complete (a pipelined next request stays unparsed in `in`
+ * until this one is answered). The body is decoded into `stage` by
+ * feeding the parser at most CIO__HTTP_STAGE input bytes at a time: the
+ * decoded body is never longer than its encoding, so the stage cannot
+ * overflow and no pause is needed inside on_body.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "io/http_internal.h"
+#include "io/server_internal.h"
+#include "runtime/list.h"
+#include "runtime/loop_internal.h"
+#include "runtime/shard.h"
+#include "runtime/task.h"
+
+static struct cio__http_conn *conn_of(http_parser *p)
+{
+	return p->data;
+}
+
+static int arena_put(struct cio__http_conn *c, const char *at, size_t len)
+{
+	/* One byte stays free for the NUL that ends the string. */
+	if (len + 1 > c->arena_cap - c->arena_len) {
+		c->too_many = true;
+		return -1;
+	}
+	memcpy(c->arena + c->arena_len, at, len);
+	c->arena_len += len;
+	return 0;
+}
+
+static int arena_nul(struct cio__http_conn *c)
+{
+	if (c->arena_len >= c->arena_cap) {
+		c->too_many = true;
+		return -1;
+	}
+	c->arena[c->arena_len++] = '\0';
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct cio__http_conn *c = conn_of(p);
+
+	if (!c->in_url) {
+		c->in_url = true;
+		c->url_off = c->arena_len;
+	}
+	return arena_put(c, at, len);
+}
+
+/* End the string being collected (the target, a name or a value). */
+static int close_string(struct cio__http_conn *c)
+{
+	if (c->in_url) {
+		c->in_url = false;
+		return arena_nul(c);
+	}
+	if (c->last == 1) {
+		struct cio_http_header *h = &c->hdrs[c->nhdrs - 1];
+		h->name_len = c->arena_len - (size_t)(h->name - c->arena);
+		return arena_nul(c);
+	}
+	if (c->last == 2) {
+		struct cio_http_header *h = &c->hdrs[c->nhdrs - 1];
+		char *v = (char *)h->value;
+		size_t n = c->arena_len - (size_t)(v - c->arena);
+		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+		c->arena_len = (size_t)(v - c->arena) + n;
+		h->value_len = n;
+		return arena_nul(c);
+	}
+	return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct cio__http_conn *c = conn_of(p);
+
+	if (c->last != 1) {
+		if (close_string(c) < 0)
+			return -1;
+		if (c->nhdrs == CIO__HTTP_MAX_HEADERS) {
+			c->too_many = true;
+			return -1;
+		}
+		c->hdrs[c->nhdrs++] = (struct cio_http_header){
+			.name = c->arena + c->arena_len, .value = "" };
+		c->last = 1;
+	}
+	return arena_put(c, at, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct cio__http_conn *c = conn_of(p);
+
+	if (c->last != 2) {
+		if (close_string(c) < 0)
+			return -1;
+		c->hdrs[c->nhdrs - 1].value = c->arena + c->arena_len;
+		c->last = 2;
+	}
+	return arena_put(c, at, len);
+}
+
+/* Copy [p, p + n) into the arena as a string of its own. */
+static const char *arena_str(struct cio__http_conn *c, const char *p, size_t n)
+{
+	const char *s = c->arena + c->arena_len;
+
+	if (arena_put(c, p, n) < 0 || arena_nul(c) < 0)
+		return NULL;
+	return s;
+}
+
+static int fill_request(struct cio__http_conn *c)
+{
+	http_parser *p = &c->parser;
+	cio_http_request *r = &c->req;
+	const char *target = c->arena + c->url_off;
+	size_t tlen = strlen(target);
+	size_t plen = strcspn(target, "?#");
+	const char *q = target + plen;
+	size_t qlen = 0;
+
+	if (*q == '?') {
+		q++;
+		qlen = strcspn(q, "#");
+	}
+	r->method = http_method_str((enum http_method)p->method);
+	r->target = target;
+	if (!(r->path = arena_str(c, target, plen)) ||
+	    !(r->query = arena_str(c, q, qlen)))
+		return -1;
+	(void)tlen;
+	r->version_major = p->http_major;
+	r->version_minor = p->http_minor;
+	r->headers = c->hdrs;
+	r->nheaders = c->nhdrs;
+	r->chunked = (p->flags & F_CHUNKED) != 0;
+	r->content_length = (p->flags & F_CONTENTLENGTH) && !r->chunked ?
+				    (int64_t)p->content_length : -1;
+	r->head = p->method == HTTP_HEAD;
+	r->keep_alive = http_should_keep_alive(p) != 0;
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct cio__http_conn *c = conn_of(p);
+
+	if (close_string(c) < 0 || fill_request(c) < 0)
+		return -1;
+	c->headers_done = true;
+	/* Stop here: the handler runs before any of the body is decoded. */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct cio__http_conn *c = conn_of(p);
+
+	/* Fits: the parser is never fed more than the stage holds. */
+	memcpy(c->stage + c->stage_len, at, len);
+	c->stage_len += len;
+	c->body_total += len;
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct cio__http_conn *c = conn_of(p);
+
+	c->message_done = true;
+	/* A pipelined request waits until this one is answered. */
+	http_parser_pause(p, 1);
+	return 0;
+}
+
+static http_parser_settings settings = {
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* -- reading ----------------------------------------------------------------- */
+
+/* Read more input (the unparsed rest moved to the front first). > 0
+ * bytes; 0 at end of file; < 0 error. */
+static ssize_t fill(struct cio__http_conn *c, int64_t deadline)
+{
+	if (c->in_start > 0) {
+		size_t rest = c->in_end - c->in_start;
+		memmove(c->in, c->in + c->in_start, rest);
+		c->in_start = 0;
+		c->in_end = rest;
+	}
+	if (c->in_end == c->in_cap)
+		return -ENOBUFS;
+	ssize_t n = cio_stream_read(c->s, c->in + c->in_end,
+				    c->in_cap - c->in_end, deadline);
+	if (n > 0)
+		c->in_end += (size_t)n;
+	return n;
+}
+
+/* Run the parser over up to `max` unparsed bytes. 0, 1 when it paused,
+ * or -1 on a parse error. */
+static int run_parser(struct cio__http_conn *c, size_t max)
+{
+	size_t avail = c->in_end - c->in_start;
+	size_t len = avail < max ? avail : max;
+	size_t n = http_parser_execute(&c->parser, &settings,
+				       c->in + c->in_start, len);
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+
+	c->in_start += n;
+	if (!c->headers_done || e == HPE_PAUSED)
+		c->header_bytes += c->headers_done ? 0 : n;
+	if (e == HPE_PAUSED) {
+		http_parser_pause(&c->parser, 0);
+		return 1;
+	}
+	return e == HPE_OK ? 0 : -1;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+ssize_t cio_http_read_body(cio_http_request *req, void *buf, size_t len,
+			   int64_t deadline)
+{
+	if (!req || (!buf && len))
+		return -EINVAL;
+	struct cio__http_conn *c =
+		cio__container_of(req, struct cio__http_conn, req);
+	cio_http_server *hs = c->hs;
+
+	if (c->body_error)
+		return c->body_error;
+	if (!len)
+		return 0;
+	if (c->expect_continue) {
+		/* The client waits for this before it sends the body. */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		c->expect_continue = false;
+		if (!c->res.started) {
+			int rc = cio__http_write(c, cont, sizeof(cont) - 1);
+			if (rc < 0)
+				return c->body_error = rc;
+		}
+	}
+	for (;;) {
+		if (c->stage_off < c->stage_len) {
+			size_t n = c->stage_len - c->stage_off;
+			if (n > len)
+				n = len;
+			memcpy(buf, c->stage + c->stage_off, n);
+			c->stage_off += n;
+			return (ssize_t)n;
+		}
+		if (c->message_done)
+			return 0;
+		c->stage_off = c->stage_len = 0;
+		if (c->in_start == c->in_end) {
+			int64_t d = min64(deadline,
+					  cio_deadline_after(hs->body_timeout));
+			ssize_t n = fill(c, d);
+			if (n <= 0)
+				return c->body_error = n == 0 ? -EPIPE : (int)n;
+		}
+		if (run_parser(c, CIO__HTTP_STAGE) < 0)
+			return c->body_error = -EPROTO;
+		if (c->body_total > hs->max_body_bytes)
+			return c->body_error = -EFBIG;
+	}
+}
+
+const char *cio_http_request_header(const cio_http_request *req,
+				    const char *name)
+{
+	if (!req)
+		return NULL;
+	return cio_http_header_find(req->headers, req->nheaders, name);
+}
+
+/* -- one request ------------------------------------------------------------- */
+
+static void reset_message(struct cio__http_conn *c)
+{
+	struct sockaddr_storage peer = c->req.peer;
+	socklen_t plen = c->req.peer_len;
+
+	c->arena_len = 0;
+	c->nhdrs = 0;
+	c->in_url = false;
+	c->url_off = 0;
+	c->last = 0;
+	c->too_many = false;
+	c->headers_done = false;
+	c->message_done = false;
+	c->header_bytes = 0;
+	c->stage_len = c->stage_off = 0;
+	c->body_total = 0;
+	c->expect_continue = false;
+	memset(&c->req, 0, sizeof(c->req));
+	c->req.peer = peer;
+	c->req.peer_len = plen;
+	cio__http_res_reset(&c->res, c);
+}
+
+/* The status for a request the parser refused. */
+static int parse_error_status(struct cio__http_conn *c)
+{
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	const char *te;
+
+	/* The string being collected when the parser stopped is ended here,
+	 * so that the lookup below reads whole strings. */
+	close_string(c);
+	c->last = 0;
+	if (c->too_many || e == HPE_HEADER_OVERFLOW)
+		return 431;
+	te = cio_http_header_find(c->hdrs, c->nhdrs, "Transfer-Encoding");
+	if (te && strcasecmp(te, "chunked"))
+		return 501;
+	return 400;
+}
+
+/* Read the request line and headers. 0 with the request ready; 1 when the
+ * connection ends quietly (end of file or idle timeout between requests);
+ * < 0 after an error response was sent (or could not be). */
+static int read_head(struct cio__http_conn *c, bool first)
+{
+	cio_http_server *hs = c->hs;
+	int64_t idle_deadline = cio_deadline_after(
+		first ? hs->header_timeout : hs->idle_timeout);
+	int64_t head_deadline = CIO_NO_DEADLINE;
+	bool seen = false;
+
+	for (;;) {
+		if (c->in_start == c->in_end) {
+			int64_t d = seen ? head_deadline : idle_deadline;
+			int rc = cio__server_conn_idle(c->tcp_conn, !seen);
+			ssize_t n;
+			if (rc < 0)
+				return 1;
+			n = fill(c, d);
+			cio__server_conn_idle(c->tcp_conn, false);
+			if (n == 0 || n == -ECONNRESET || n == -EPIPE)
+				return 1;
+			if (n == -ETIMEDOUT && (!seen || !first))
+				return seen ? (cio__http_send_error(c, 408), -1)
+					    : 1;
+			if (n == -ETIMEDOUT)
+				return cio__http_send_error(c, 408), -1;
+			if (n == -ENOBUFS)
+				return cio__http_send_error(c, 431), -1;
+			if (n < 0)
+				return (int)n;
+		}
+		if (!seen) {
+			seen = true;
+			head_deadline = cio_deadline_after(hs->header_timeout);
+			if (first)
+				head_deadline = min64(head_deadline,
+						      idle_deadline);
+		}
+		int rc = run_parser(c, c->in_end - c->in_start);
+		if (rc < 0)
+			return cio__http_send_error(c, parse_error_status(c)),
+			       -1;
+		if (c->header_bytes > hs->max_header_bytes || c->too_many)
+			return cio__http_send_error(c, 431), -1;
+		if (c->headers_done)
+			return 0;
+	}
+}
+
+/* Checks of a complete header block the parser lets through. */
+static int head_status(struct cio__http_conn *c)
+{
+	cio_http_request *r = &c->req;
+	const char *te = cio_http_request_header(r, "Transfer-Encoding");
+	const char *expect = cio_http_request_header(r, "Expect");
+
+	if (r->version_major != 1)
+		return 505;
+	if (te && strcasecmp(te, "chunked"))
+		return 501;
+	if (r->version_minor >= 1 && !cio_http_request_header(r, "Host"))
+		return 400;
+	if (r->content_length > 0 &&
+	    (uint64_t)r->content_length > c->hs->max_body_bytes)
+		return 413;
+	if (expect) {
+		if (strcasecmp(expect, "100-continue"))
+			return 417;
+		c->expect_continue = r->version_minor >= 1;
+	}
+	return 0;
+}
+
+/* Read and drop what the handler left of the body. */
+static int skip_body(struct cio__http_conn *c)
+{
+	char sink[4096];
+	ssize_t n;
+
+	/* Without its 100, the client may be waiting to send it at all. */
+	if (c->expect_continue)
+		return -1;
+	while ((n = cio_http_read_body(&c->req, sink, sizeof(sink),
+				       CIO_NO_DEADLINE)) > 0)
+		;
+	return n == 0 ? 0 : -1;
+}
+
+static int serve_one(struct cio__http_conn *c, bool first)
+{
+	cio_http_server *hs = c->hs;
+	int rc, status;
+
+	reset_message(c);
+	if ((rc = read_head(c, first)) != 0)
+		return -1;
+	/* The parser noted Transfer-Encoding for parse_error_status(); the
+	 * arena value is what the checks read from here on. */
+	if ((status = head_status(c)) != 0) {
+		cio__http_send_error(c, status);
+		return -1;
+	}
+	c->res.no_body = c->req.head;
+	c->res.close = !c->req.keep_alive;
+	rc = hs->handler(&c->req, &c->res, hs->arg);
+	c->slot->requests++;
+	if (c->body_error == -EFBIG && !c->res.started)
+		cio__http_send_error(c, 413);
+	if (!c->res.started && cio_task_cancelling(cio_current_task()) == 0) {
+		cio__loop_report(cio_loop_current(), CIO_REPORT_MISUSE,
+				 cio_current_task(), NULL, -EPROTO,
+				 "http: %s %s: the handler returned without "
+				 "a response", c->req.method, c->req.target);
+		cio__http_send_error(c, 500);
+		return -1;
+	}
+	if (cio__http_res_finish(&c->res) < 0 || rc < 0 || c->res.close ||
+	    c->body_error)
+		return -1;
+	if (skip_body(c) < 0)
+		return -1;
+	return 0;
+}
+
+/* -- the connection ---------------------------------------------------------- */
+
+static void conn_free(struct cio__http_conn *c)
+{
+	cio__http_res_free(&c->res);
+	free(c->in);
+	free(c->arena);
+	free(c->stage);
+	free(c);
+}
+
+static struct cio__http_slot *slot_of(cio_http_server *hs)
+{
+	int id = cio_shard_id();
+
+	return &hs->slots[id >= 0 && (unsigned)id < hs->nslots ? id : 0];
+}
+
+intptr_t cio__http_conn_main(cio_stream *s, void *arg)
+{
+	cio_http_server *hs = arg;
+	void *tcp_conn = cio__server_conn_current();
+	struct cio__http_slot *slot = slot_of(hs);
+	struct cio__http_conn *c;
+
+	/* Over the limit: accepted, and closed at once by the server. */
+	if (slot->conns >= hs->max_connections)
+		return -EMFILE;
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	slot->conns++;
+	c->hs = hs;
+	c->slot = slot;
+	c->s = s;
+	c->tcp_conn = tcp_conn;
+	c->in_cap = hs->max_header_bytes + 1 > CIO__HTTP_STAGE ?
+			    hs->max_header_bytes + 1 : CIO__HTTP_STAGE;
+	/* Names and values are NUL-terminated, and path and query are
+	 * copies of the target: twice the header block is enough. */
+	c->arena_cap = 2 * hs->max_header_bytes + 3 * CIO__HTTP_MAX_HEADERS +
+		       64;
+	c->in = malloc(c->in_cap);
+	c->arena = malloc(c->arena_cap);
+	c->stage = malloc(CIO__HTTP_STAGE);
+	if (!c->in || !c->arena || !c->stage)
+		goto out;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	c->req.peer_len = sizeof(c->req.peer);
+	if (getpeername(cio_stream_fd(s), (struct sockaddr *)&c->req.peer,
+			&c->req.peer_len) < 0)
+		c->req.peer_len = 0;
+	for (bool first = true; serve_one(c, first) == 0; first = false)
+		if (c->in_start == c->in_end &&
+		    cio_stream_drain(s, cio_deadline_after(hs->write_timeout)) < 0)
+			break;
+out:
+	slot->conns--;
+	conn_free(c);
+	return 0;
+}
