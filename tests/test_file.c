@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,4 +385,58 @@ Test(file, close_cancels_operations_in_flight)
 	th_loop_free(loop);
 	cr_assert_eq(fcntl(p[0], F_GETFD), -1, "read end closed");
 	close(p[1]);
+}
+
+/* openat2: RESOLVE_BENEATH keeps a path under its directory, whatever
+ * "..", absolute paths or links try. */
+static intptr_t openat2_task(void *arg)
+{
+	(void)arg;
+	int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(root, 0);
+	cr_assert_eq(mkdir(path("in"), 0755), 0);
+	int fd = open(path("in/f"), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(symlink("/etc/hostname", path("in/abs")), 0);
+	cr_assert_eq(symlink("f", path("in/rel")), 0);
+	uint64_t b = RESOLVE_BENEATH;
+
+	fd = cio_openat2(root, "in/f", O_RDONLY, 0, b);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(cio_close(fd), 0);
+	fd = cio_openat2(root, "in/rel", O_RDONLY, 0, b);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(cio_close(fd), 0);
+	cr_assert_eq(cio_openat2(root, "../x", O_RDONLY, 0, b), -EXDEV);
+	cr_assert_eq(cio_openat2(root, "/etc/hostname", O_RDONLY, 0, b),
+		     -EXDEV);
+	cr_assert_eq(cio_openat2(root, "in/abs", O_RDONLY, 0, b), -EXDEV);
+	cr_assert_eq(cio_openat2(root, "in/rel", O_RDONLY, 0,
+				 b | RESOLVE_NO_SYMLINKS),
+		     -ELOOP);
+	cr_assert_eq(cio_openat2(root, "in/missing", O_RDONLY, 0, b), -ENOENT);
+	/* Creating through openat2 takes the mode. */
+	fd = cio_openat2(root, "in/new", O_CREAT | O_WRONLY, 0600, b);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(cio_close(fd), 0);
+	struct stat st;
+	cr_assert_eq(stat(path("in/new"), &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	/* resolve 0 is a plain openat. */
+	fd = cio_openat2(root, "in/abs", O_RDONLY, 0, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(cio_close(fd), 0);
+	cr_assert_eq(cio_openat2(root, NULL, O_RDONLY, 0, b), -EFAULT);
+	close(root);
+	return 0;
+}
+
+Test(file, openat2_resolve_beneath)
+{
+	mkdir_tmp();
+	cio_loop *loop = th_loop_new();
+	cr_assert_eq(th_run(loop, openat2_task, NULL), 0);
+	th_loop_free(loop);
+	rm_tmp();
 }
