@@ -128,14 +128,48 @@ static bool bodiless(int status)
 	return status < 200 || status == 204 || status == 304;
 }
 
-/* Queue the status line and headers (not the body). */
+/* Appending to the response head; `end` is the buffer's end. */
+struct head {
+	char *p, *end;
+	bool overflow;
+};
+
+static void put(struct head *h, const char *s, size_t n)
+{
+	if ((size_t)(h->end - h->p) < n) {
+		h->overflow = true;
+		return;
+	}
+	memcpy(h->p, s, n);
+	h->p += n;
+}
+
+static void puts_(struct head *h, const char *s)
+{
+	put(h, s, strlen(s));
+}
+
+static void put_u64(struct head *h, uint64_t v)
+{
+	char d[24];
+	int i = sizeof(d);
+	do
+		d[--i] = (char)('0' + v % 10);
+	while ((v /= 10));
+	put(h, d + i, sizeof(d) - (size_t)i);
+}
+
+/* The status line and headers (and, when `body` is given and everything
+ * fits, the body) as one write: a response is one append to the stream,
+ * and one send for the common small case. */
 static int send_head(cio_http_response *res, int status,
-		     const char *content_type, int64_t length)
+		     const char *content_type, int64_t length,
+		     const void *body, size_t body_len)
 {
 	struct cio__http_conn *c = res->conn;
 	const cio_http_request *req = &c->req;
-	char line[512];
-	int n;
+	char buf[1024];
+	struct head h = { buf, buf + sizeof(buf), false };
 
 	res->status = status;
 	res->started = true;
@@ -150,35 +184,46 @@ static int send_head(cio_http_response *res, int status,
 		else
 			res->close_delim = res->close = true;
 	}
-	n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status,
-		     cio_http_status_text(status));
-	if (cio_stream_write(c->s, line, (size_t)n) < 0)
-		return -EPIPE;
+	puts_(&h, "HTTP/1.1 ");
+	put_u64(&h, (uint64_t)status);
+	put(&h, " ", 1);
+	puts_(&h, cio_http_status_text(status));
 	if (*c->hs->server_name) {
-		n = snprintf(line, sizeof(line), "Server: %s\r\n",
-			     c->hs->server_name);
-		cio_stream_write(c->s, line, (size_t)n);
+		puts_(&h, "\r\nServer: ");
+		puts_(&h, c->hs->server_name);
 	}
-	n = snprintf(line, sizeof(line), "Date: %s\r\n", http_date());
-	if (content_type && *content_type)
-		n += snprintf(line + n, sizeof(line) - (size_t)n,
-			      "Content-Type: %.200s\r\n", content_type);
-	if (res->chunked)
-		n += snprintf(line + n, sizeof(line) - (size_t)n,
-			      "Transfer-Encoding: chunked\r\n");
-	else if (length >= 0 && !bodiless(status))
-		n += snprintf(line + n, sizeof(line) - (size_t)n,
-			      "Content-Length: %lld\r\n", (long long)length);
+	puts_(&h, "\r\nDate: ");
+	put(&h, http_date(), CIO_HTTP_DATE_LEN);
+	if (content_type && *content_type) {
+		puts_(&h, "\r\nContent-Type: ");
+		puts_(&h, content_type);
+	}
+	if (res->chunked) {
+		puts_(&h, "\r\nTransfer-Encoding: chunked");
+	} else if (length >= 0 && !bodiless(status)) {
+		puts_(&h, "\r\nContent-Length: ");
+		put_u64(&h, (uint64_t)length);
+	}
 	if (res->close)
-		n += snprintf(line + n, sizeof(line) - (size_t)n,
-			      "Connection: close\r\n");
+		puts_(&h, "\r\nConnection: close");
 	else if (req->version_minor == 0)
-		n += snprintf(line + n, sizeof(line) - (size_t)n,
-			      "Connection: keep-alive\r\n");
-	cio_stream_write(c->s, line, (size_t)n);
-	if (res->hlen)
-		cio_stream_write(c->s, res->hdrs, res->hlen);
-	return cio_stream_write(c->s, "\r\n", 2);
+		puts_(&h, "\r\nConnection: keep-alive");
+	put(&h, "\r\n", 2);
+	if (h.overflow)
+		return -EINVAL; /* a content type too long for the head */
+	if (res->hlen) {
+		if (cio_stream_write(c->s, buf, (size_t)(h.p - buf)) < 0)
+			return -EPIPE;
+		h.p = buf;
+		if (cio_stream_write(c->s, res->hdrs, res->hlen) < 0)
+			return -EPIPE;
+	}
+	put(&h, "\r\n", 2);
+	if (body && body_len && !res->no_body &&
+	    body_len <= (size_t)(h.end - h.p))
+		put(&h, body, body_len), res->written = (int64_t)body_len;
+	return cio_stream_write(c->s, buf, (size_t)(h.p - buf)) < 0 ? -EPIPE
+								     : 0;
 }
 
 static int check_status(const cio_http_response *res, int status)
@@ -199,12 +244,14 @@ int cio_http_respond(cio_http_response *res, int status,
 	if ((rc = check_status(res, status)) < 0)
 		return rc;
 	if ((!body && len) ||
-	    (content_type && bad_chars(content_type, true)))
+	    (content_type && (bad_chars(content_type, true) ||
+			      strlen(content_type) > 256)))
 		return -EINVAL;
-	if ((rc = send_head(res, status, content_type, (int64_t)len)) < 0)
+	if ((rc = send_head(res, status, content_type, (int64_t)len, body,
+			    len)) < 0)
 		return rc;
 	res->ended = true;
-	if (!res->no_body && len) {
+	if (!res->no_body && len && res->written == 0) {
 		if ((rc = cio_stream_write(res->conn->s, body, len)) < 0)
 			return rc;
 		res->written = (int64_t)len;
@@ -222,7 +269,7 @@ int cio_http_response_start(cio_http_response *res, int status,
 		return rc;
 	if (content_length < -1)
 		return -EINVAL;
-	return send_head(res, status, NULL, content_length);
+	return send_head(res, status, NULL, content_length, NULL, 0);
 }
 
 int cio_http_response_write(cio_http_response *res, const void *buf,
