@@ -60,8 +60,8 @@ PUBLIC_HEADERS += runtime/executor.h io/dns.h
 PUBLIC_HEADERS += io/stream.h io/server.h
 PUBLIC_HEADERS += runtime/chan.h
 PUBLIC_HEADERS += runtime/shard.h runtime/signal.h
-PUBLIC_HEADERS += io/http.h io/http_server.h io/http_static.h
-
+PUBLIC_HEADERS += io/http.h io/http_server.h io/http_static.h \
+	io/http_client.h io/url.h
 PUBLIC_HEADERS += sync/lock.h sync/event.h sync/cond.h sync/sem.h \
 	sync/barrier.h sync/queue.h
 
@@ -218,9 +218,10 @@ deps-if-missing:
 			grep -q 'install ok installed' || { $(MAKE) --no-print-directory deps; exit $$?; }; \
 	done
 
-install: lib
+install: lib $(APP_BINS)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/include
+		$(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
+	$(if $(APP_BINS),install -m 755 $(APP_BINS) $(DESTDIR)$(PREFIX)/bin/)
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libcoreio.so.$(VERSION)
 	ln -sf libcoreio.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcoreio.so.0

@@ -21,6 +21,8 @@
 #include "io/http.h"
 #include "io/http_server.h"
 #include "io/http_static.h"
+#include "io/http_client.h"
+#include "io/url.h"
 #include "sync/lock.h"
 #include "sync/event.h"
 #include "sync/cond.h"
