@@ -116,8 +116,9 @@ $(LIB_SO): $(OBJS) coreio.map
 		-Wl,--version-script=coreio.map $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 # Tests link the static library so they can reach cio__ internals.
+# App tests may #include an app's sources, so those are dependencies too.
 $(BUILD)/tests/%: tests/%.c $(TEST_HELPERS) $(TEST_RUNNER) $(LIB_A) \
-		$(wildcard tests/helpers/*.h)
+		$(wildcard tests/helpers/*.h apps/*/*.c apps/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_CPPFLAGS) $(CPPFLAGS) $(CFLAGS) -Itests \
 		-DTH_BUILD_DIR='"$(abspath $(BUILD))"' $< $(TEST_HELPERS) \
