@@ -84,6 +84,8 @@ static void wake_first(struct cio__listener *l, intptr_t v)
 	cio__task_wake(w->task, v);
 }
 
+static int arm(struct cio__listener *l);
+
 static void multishot_done(struct cio__op *op)
 {
 	struct cio__listener *l = cio__container_of(op, struct cio__listener,
@@ -110,8 +112,15 @@ static void multishot_done(struct cio__op *op)
 		}
 		return;
 	}
-	if (res == -ECANCELED)
-		return; /* our pause */
+	if (res == -ECANCELED) {
+		/* Our pause. A taker that emptied the queue and parked while
+		 * the cancel was in flight saw the accept still armed and did
+		 * not re-arm it: do it for them, or they wait forever. */
+		if (!l->armed && !cio__list_empty(&l->waiters) &&
+		    (res = arm(l)) < 0)
+			wake_first(l, res);
+		return;
+	}
 	if (!cio__list_empty(&l->waiters))
 		wake_first(l, res);
 	else
