@@ -88,6 +88,10 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct cio__http_conn *c = conn_of(p);
 
+	/* Trailer fields of a chunked body: dropped, the handler holds the
+	 * request's fields (and reading the body is where they come). */
+	if (c->headers_done)
+		return 0;
 	if (c->last != 1) {
 		if (close_string(c) < 0)
 			return -1;
@@ -106,6 +110,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct cio__http_conn *c = conn_of(p);
 
+	if (c->headers_done)
+		return 0;
 	if (c->last != 2) {
 		if (close_string(c) < 0)
 			return -1;
@@ -163,6 +169,7 @@ static int on_headers_complete(http_parser *p)
 
 	if (close_string(c) < 0 || fill_request(c) < 0)
 		return -1;
+	c->last = 0;
 	c->headers_done = true;
 	/* Stop here: the handler runs before any of the body is decoded. */
 	http_parser_pause(p, 1);
@@ -220,19 +227,55 @@ static ssize_t fill(struct cio__http_conn *c, int64_t deadline)
 	return n;
 }
 
+/* Debian builds libhttp-parser without HTTP_PARSER_STRICT, which takes a
+ * lone CR for a line end. In the header block that is how requests are
+ * smuggled past a proxy that reads it otherwise: refuse it here, on the
+ * bytes the parser consumed (a CR at their end is checked against the
+ * next byte, now or on the next run). */
+static bool bare_cr(struct cio__http_conn *c, size_t from, size_t n)
+{
+	const char *p = c->in + from, *end = p + n;
+
+	if (c->cr_pending && n) {
+		c->cr_pending = false;
+		if (*p != '\n')
+			return true;
+	}
+	while ((p = memchr(p, '\r', (size_t)(end - p)))) {
+		if (p + 1 < end) {
+			if (p[1] != '\n')
+				return true;
+		} else if (end < c->in + c->in_end) {
+			if (*end != '\n')
+				return true;
+		} else {
+			c->cr_pending = true;
+		}
+		p++;
+	}
+	return false;
+}
+
 /* Run the parser over up to `max` unparsed bytes. 0, 1 when it paused,
  * or -1 on a parse error. */
 static int run_parser(struct cio__http_conn *c, size_t max)
 {
 	size_t avail = c->in_end - c->in_start;
 	size_t len = avail < max ? avail : max;
+	bool in_head = !c->headers_done;
 	size_t n = http_parser_execute(&c->parser, &settings,
 				       c->in + c->in_start, len);
 	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
 
+	size_t from = c->in_start;
 	c->in_start += n;
-	if (!c->headers_done || e == HPE_PAUSED)
-		c->header_bytes += c->headers_done ? 0 : n;
+	/* The run that completes the header block stops (pauses) at its
+	 * end: all of n counts. */
+	if (in_head) {
+		c->header_bytes += n;
+		if (bare_cr(c, from, n))
+			return -1;
+	}
 	if (e == HPE_PAUSED) {
 		http_parser_pause(&c->parser, 0);
 		return 1;
@@ -315,6 +358,7 @@ static void reset_message(struct cio__http_conn *c)
 	c->url_off = 0;
 	c->last = 0;
 	c->too_many = false;
+	c->cr_pending = false;
 	c->headers_done = false;
 	c->message_done = false;
 	c->header_bytes = 0;
@@ -327,11 +371,26 @@ static void reset_message(struct cio__http_conn *c)
 	cio__http_res_reset(&c->res, c);
 }
 
+/* A Transfer-Encoding other than one "chunked" (gzip, or chunked twice,
+ * in one field or over several) is one this server cannot decode. */
+static bool unsupported_te(const struct cio_http_header *h, size_t n)
+{
+	int seen = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (h[i].name_len != 17 ||
+		    strcasecmp(h[i].name, "Transfer-Encoding"))
+			continue;
+		if (seen++ || strcasecmp(h[i].value, "chunked"))
+			return true;
+	}
+	return false;
+}
+
 /* The status for a request the parser refused. */
 static int parse_error_status(struct cio__http_conn *c)
 {
 	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-	const char *te;
 
 	/* The string being collected when the parser stopped is ended here,
 	 * so that the lookup below reads whole strings. */
@@ -339,8 +398,7 @@ static int parse_error_status(struct cio__http_conn *c)
 	c->last = 0;
 	if (c->too_many || e == HPE_HEADER_OVERFLOW)
 		return 431;
-	te = cio_http_header_find(c->hdrs, c->nhdrs, "Transfer-Encoding");
-	if (te && strcasecmp(te, "chunked"))
+	if (unsupported_te(c->hdrs, c->nhdrs))
 		return 501;
 	return 400;
 }
@@ -399,12 +457,11 @@ static int read_head(struct cio__http_conn *c, bool first)
 static int head_status(struct cio__http_conn *c)
 {
 	cio_http_request *r = &c->req;
-	const char *te = cio_http_request_header(r, "Transfer-Encoding");
 	const char *expect = cio_http_request_header(r, "Expect");
 
 	if (r->version_major != 1)
 		return 505;
-	if (te && strcasecmp(te, "chunked"))
+	if (unsupported_te(r->headers, r->nheaders))
 		return 501;
 	if (r->version_minor >= 1 && !cio_http_request_header(r, "Host"))
 		return 400;
@@ -452,8 +509,11 @@ static int serve_one(struct cio__http_conn *c, bool first)
 	c->res.close = !c->req.keep_alive;
 	rc = hs->handler(&c->req, &c->res, hs->arg);
 	c->slot->requests++;
+	/* The handler gave up on a body the client got wrong: say so. */
 	if (c->body_error == -EFBIG && !c->res.started)
 		cio__http_send_error(c, 413);
+	if (c->body_error == -EPROTO && !c->res.started)
+		cio__http_send_error(c, 400);
 	if (!c->res.started && cio_task_cancelling(cio_current_task()) == 0) {
 		cio__loop_report(cio_loop_current(), CIO_REPORT_MISUSE,
 				 cio_current_task(), NULL, -EPROTO,
@@ -523,8 +583,7 @@ intptr_t cio__http_conn_main(cio_stream *s, void *arg)
 			&c->req.peer_len) < 0)
 		c->req.peer_len = 0;
 	for (bool first = true; serve_one(c, first) == 0; first = false)
-		if (c->in_start == c->in_end &&
-		    cio_stream_drain(s, cio_deadline_after(hs->write_timeout)) < 0)
+		if (c->in_start == c->in_end && cio__http_drain(c) < 0)
 			break;
 out:
 	slot->conns--;

@@ -78,6 +78,7 @@ struct cio__http_conn {
 	bool in_url;
 	int last;           /* 0 none, 1 field, 2 value: the previous callback */
 	bool too_many;      /* headers past CIO__HTTP_MAX_HEADERS, or arena */
+	bool cr_pending;    /* the header bytes so far end in a CR */
 	bool headers_done;
 	bool message_done;
 	size_t header_bytes;
@@ -103,8 +104,10 @@ int cio__http_send_error(struct cio__http_conn *c, int status);
 /* The handler returned: end what it left open. <0 when the connection
  * must close. */
 int cio__http_res_finish(struct cio_http_response *res);
-/* Write and wait under the server's write_timeout. */
+/* Write and wait under the server's write_timeout; past it, the stream
+ * is aborted. */
 int cio__http_write(struct cio__http_conn *c, const void *p, size_t n);
+int cio__http_drain(struct cio__http_conn *c);
 
 /* http_conn.c */
 intptr_t cio__http_conn_main(cio_stream *s, void *arg);

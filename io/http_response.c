@@ -50,13 +50,25 @@ void cio__http_res_free(struct cio_http_response *res)
 	res->hcap = 0;
 }
 
+int cio__http_drain(struct cio__http_conn *c)
+{
+	int rc = cio_stream_drain(c->s,
+				  cio_deadline_after(c->hs->write_timeout));
+
+	/* A client that stopped reading would hold the close's flush (and
+	 * so the connection) forever: drop what it did not take. */
+	if (rc < 0)
+		cio_stream_abort(c->s);
+	return rc;
+}
+
 int cio__http_write(struct cio__http_conn *c, const void *p, size_t n)
 {
 	int rc = cio_stream_write(c->s, p, n);
 
 	if (rc < 0)
 		return rc;
-	return cio_stream_drain(c->s, cio_deadline_after(c->hs->write_timeout));
+	return cio__http_drain(c);
 }
 
 static bool bad_chars(const char *s, bool value)
@@ -256,8 +268,7 @@ int cio_http_respond(cio_http_response *res, int status,
 			return rc;
 		res->written = (int64_t)len;
 	}
-	return cio_stream_drain(res->conn->s,
-				cio_deadline_after(res->conn->hs->write_timeout));
+	return cio__http_drain(res->conn);
 }
 
 int cio_http_response_start(cio_http_response *res, int status,
