@@ -196,7 +196,8 @@ demo:
 
 # The library's own, then the real peers the tests talk to.
 DEPS_PKGS := liburing-dev libjemalloc-dev libcriterion-dev libhttp-parser-dev \
-	pkg-config nginx curl netcat-openbsd unicode-data python3 clang
+	pkg-config nginx curl netcat-openbsd unicode-data python3 clang \
+	libclang-rt-dev
 
 deps:
 	@missing=""; \
@@ -237,5 +238,7 @@ clean:
 	rm -rf build
 
 include tests/fuzz/fuzz.mk
+# With clang installed, the suite runs the fuzz target for a bounded time.
+test-run: $(FUZZ_TEST_PREREQ)
 
 -include $(DEPFILES)

@@ -212,11 +212,14 @@ static http_parser_settings settings = {
  * bytes; 0 at end of file; < 0 error. */
 static ssize_t fill(struct cio__http_conn *c, int64_t deadline)
 {
-	if (c->in_start > 0) {
-		size_t rest = c->in_end - c->in_start;
-		memmove(c->in, c->in + c->in_start, rest);
-		c->in_start = 0;
-		c->in_end = rest;
+	/* While the header block is read, it stays whole (head_ok()). */
+	size_t keep = c->headers_done ? c->in_start : c->head_start;
+
+	if (keep > 0) {
+		memmove(c->in, c->in + keep, c->in_end - keep);
+		c->in_start -= keep;
+		c->in_end -= keep;
+		c->head_start = 0;
 	}
 	if (c->in_end == c->in_cap)
 		return -ENOBUFS;
@@ -256,6 +259,178 @@ static bool bare_cr(struct cio__http_conn *c, size_t from, size_t n)
 	return false;
 }
 
+/* Besides the lone CR, the lenient parser lets blanks into field names
+ * (also before the colon, and a blank-led first field), takes any four
+ * letters for "HTTP/", a request line without a version for HTTP/0.9,
+ * tabs and form feeds in the target, and a chunk whose data is not
+ * followed by CRLF, or whose size line ends in a CR and anything. The
+ * whole header block is checked once the parser has taken it, and the
+ * chunked framing beside it, as RFC 9112 writes them. */
+
+static bool tchar(unsigned char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') ||
+	       (ch && strchr("!#$%&'*+-.^_`|~", ch));
+}
+
+/* Past the line end at p (CRLF, or a bare LF, RFC 9112 section 2.2), or
+ * NULL. */
+static const unsigned char *eol(const unsigned char *p,
+				const unsigned char *end)
+{
+	if (p < end && *p == '\n')
+		return p + 1;
+	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+		return p + 2;
+	return NULL;
+}
+
+/* Empty lines, request-line, field lines (no obs-fold), empty line. */
+static bool head_ok(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *q;
+
+	while (p < end && (*p == '\r' || *p == '\n'))
+		if (!(p = eol(p, end)))
+			return false;
+	for (q = p; p < end && tchar(*p); p++)
+		;
+	if (p == q || p == end || *p++ != ' ')
+		return false;
+	for (q = p; p < end && *p > ' ' && *p != 0x7f; p++)
+		;
+	if (p == q || p == end || *p++ != ' ')
+		return false;
+	if (end - p < 8 || memcmp(p, "HTTP/", 5) || p[5] < '0' || p[5] > '9' ||
+	    p[6] != '.' || p[7] < '0' || p[7] > '9')
+		return false;
+	if (!(p = eol(p + 8, end)))
+		return false;
+	for (;;) {
+		if (p < end && (*p == '\r' || *p == '\n'))
+			return eol(p, end) == end;
+		for (q = p; p < end && tchar(*p); p++)
+			;
+		if (p == q || p == end || *p++ != ':')
+			return false;
+		while (p < end && (*p == '\t' || (*p >= ' ' && *p != 0x7f)))
+			p++;
+		if (!(p = eol(p, end)))
+			return false;
+	}
+}
+
+enum { CK_HEAD_LF, CK_SIZE0, CK_SIZE, CK_EXT, CK_SIZE_LF, CK_DATA, CK_DATA_CR,
+       CK_DATA_LF, CK_TRAILER0, CK_TRAILER, CK_TRAILER_LF, CK_END_LF, CK_DONE };
+
+static int hexdig(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static bool ctl(unsigned char ch)
+{
+	return (ch < ' ' && ch != '\t') || ch == 0x7f;
+}
+
+/* The chunked framing (RFC 9112 section 7.1) of the bytes the parser
+ * consumed, from the LF that ends the header block to the one that ends
+ * the trailer section. */
+static bool chunk_ok(struct cio__http_conn *c, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	int d;
+
+	for (; p < end; p++) {
+		switch (c->chunk_state) {
+		case CK_HEAD_LF:
+			if (*p != '\n')
+				return false;
+			c->chunk_state = CK_SIZE0;
+			break;
+		case CK_SIZE0:
+		case CK_SIZE:
+			if ((d = hexdig(*p)) >= 0) {
+				if (c->chunk_left >> 59)
+					return false;
+				c->chunk_left = c->chunk_left * 16 +
+						(unsigned)d;
+				c->chunk_state = CK_SIZE;
+			} else if (c->chunk_state == CK_SIZE0) {
+				return false;
+			} else if (*p == ';' || *p == ' ' || *p == '\t') {
+				c->chunk_state = CK_EXT;
+			} else if (*p == '\r') {
+				c->chunk_state = CK_SIZE_LF;
+			} else {
+				return false;
+			}
+			break;
+		case CK_EXT:
+			if (*p == '\r')
+				c->chunk_state = CK_SIZE_LF;
+			else if (ctl(*p))
+				return false;
+			break;
+		case CK_SIZE_LF:
+			if (*p != '\n')
+				return false;
+			c->chunk_state = c->chunk_left ? CK_DATA : CK_TRAILER0;
+			break;
+		case CK_DATA: {
+			size_t k = (size_t)(end - p) < c->chunk_left ?
+					   (size_t)(end - p) :
+					   (size_t)c->chunk_left;
+			p += k - 1;
+			c->chunk_left -= k;
+			if (!c->chunk_left)
+				c->chunk_state = CK_DATA_CR;
+			break;
+		}
+		case CK_DATA_CR:
+			if (*p != '\r')
+				return false;
+			c->chunk_state = CK_DATA_LF;
+			break;
+		case CK_DATA_LF:
+			if (*p != '\n')
+				return false;
+			c->chunk_state = CK_SIZE0;
+			break;
+		case CK_TRAILER0:
+			if (*p == '\r') {
+				c->chunk_state = CK_END_LF;
+				break;
+			}
+			c->chunk_state = CK_TRAILER;
+			/* fall through */
+		case CK_TRAILER:
+			if (*p == '\r')
+				c->chunk_state = CK_TRAILER_LF;
+			else if (ctl(*p))
+				return false;
+			break;
+		case CK_TRAILER_LF:
+			if (*p != '\n')
+				return false;
+			c->chunk_state = CK_TRAILER0;
+			break;
+		case CK_END_LF:
+			if (*p != '\n')
+				return false;
+			c->chunk_state = CK_DONE;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Run the parser over up to `max` unparsed bytes. 0, 1 when it paused,
  * or -1 on a parse error. */
 static int run_parser(struct cio__http_conn *c, size_t max)
@@ -275,6 +450,8 @@ static int run_parser(struct cio__http_conn *c, size_t max)
 		c->header_bytes += n;
 		if (bare_cr(c, from, n))
 			return -1;
+	} else if (c->req.chunked && !chunk_ok(c, c->in + from, n)) {
+		return -1;
 	}
 	if (e == HPE_PAUSED) {
 		http_parser_pause(&c->parser, 0);
@@ -359,6 +536,9 @@ static void reset_message(struct cio__http_conn *c)
 	c->last = 0;
 	c->too_many = false;
 	c->cr_pending = false;
+	c->head_start = c->in_start;
+	c->chunk_state = CK_HEAD_LF;
+	c->chunk_left = 0;
 	c->headers_done = false;
 	c->message_done = false;
 	c->header_bytes = 0;
@@ -448,6 +628,12 @@ static int read_head(struct cio__http_conn *c, bool first)
 			       -1;
 		if (c->header_bytes > hs->max_header_bytes || c->too_many)
 			return cio__http_send_error(c, 431), -1;
+		/* in[in_start] is the byte the parser paused at: the LF that
+		 * ends the block, when the block is well formed. */
+		if (c->headers_done &&
+		    !head_ok(c->in + c->head_start,
+			     c->in_start + 1 - c->head_start))
+			return cio__http_send_error(c, 400), -1;
 		if (c->headers_done)
 			return 0;
 	}
@@ -522,6 +708,10 @@ static int serve_one(struct cio__http_conn *c, bool first)
 		cio__http_send_error(c, 500);
 		return -1;
 	}
+	/* A handler that failed mid-response: no last chunk, so that the
+	 * client sees the body cut short, not a complete one. */
+	if (rc < 0 && c->res.started && !c->res.ended)
+		return -1;
 	if (cio__http_res_finish(&c->res) < 0 || rc < 0 || c->res.close ||
 	    c->body_error)
 		return -1;
@@ -585,6 +775,11 @@ intptr_t cio__http_conn_main(cio_stream *s, void *arg)
 	for (bool first = true; serve_one(c, first) == 0; first = false)
 		if (c->in_start == c->in_end && cio__http_drain(c) < 0)
 			break;
+	/* The server's close flushes without a deadline: what a client that
+	 * stopped reading left must not keep the connection past
+	 * write_timeout. */
+	if (cio_stream_flush(s, cio_deadline_after(hs->write_timeout)) < 0)
+		cio_stream_abort(s);
 out:
 	slot->conns--;
 	conn_free(c);

@@ -67,6 +67,10 @@ struct cio__http_conn {
 
 	char *in;           /* bytes read; [start, end) not parsed yet */
 	size_t in_cap, in_start, in_end;
+	size_t head_start;  /* this request's first byte: the header block
+			     * stays whole in `in` until head_ok() */
+	int chunk_state;    /* chunk_ok()'s, for a chunked body */
+	uint64_t chunk_left;
 
 	/* This request: its strings live in the arena (fixed size, so the
 	 * pointers stay put while the body is read). */

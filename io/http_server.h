@@ -38,7 +38,8 @@
  * started but did not end it is ended for it (a response started with a
  * length that was not written in full ends the connection, since its
  * framing is broken). Returning an error (< 0) after the response started
- * also closes the connection once the response is out.
+ * closes the connection without ending the body (no last chunk), so the
+ * client sees an incomplete response.
  *
  * Limits and bad input (struct cio_http_server_opts, 0 = default):
  *
@@ -55,14 +56,20 @@
  *                              next request's first byte; then close
  *   body_timeout       60 s    each read of the body parks at most this
  *   write_timeout      60 s    each wait for the client to take response
- *                              bytes parks at most this; then close
+ *                              bytes parks at most this (also the final
+ *                              flush at close); then the connection is
+ *                              aborted
  *   max_connections    10,000  per shard: beyond it, accepted and closed at
  *                              once
  *
  * A request that does not parse → 400 and close. A method, version or
  * header the server cannot honour: 501 for a Transfer-Encoding other than
- * chunked, 505 for HTTP/2 or later, 400 for HTTP/1.1 without Host, and
- * for both Content-Length and Transfer-Encoding (request smuggling).
+ * chunked, 505 for a version other than 1.x, 400 for HTTP/1.1 without
+ * Host, and for both Content-Length and Transfer-Encoding (request
+ * smuggling). Debian builds libhttp-parser without HTTP_PARSER_STRICT; the
+ * server checks what that build lets through itself (RFC 9112): a lone CR
+ * as a line end, blanks in field names, a malformed request line, and the
+ * chunked framing (CRLF after each chunk's data and size line) → 400.
  * "Expect: 100-continue" gets its interim 100 when the handler first reads
  * the body (or 413 without it when the body is too long). No input makes
  * the server crash, hang, or leak a descriptor.
