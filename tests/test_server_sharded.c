@@ -7,24 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "tests/helpers/check.h"
 #include "tests/helpers/harness.h"
 
-static char failed[256];
-static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail_at(int line, const char *what)
-{
-	pthread_mutex_lock(&fail_lock);
-	if (!failed[0])
-		snprintf(failed, sizeof(failed), "line %d: %s", line, what);
-	pthread_mutex_unlock(&fail_lock);
-}
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c))                                                      \
-			fail_at(__LINE__, #c);                                 \
-	} while (0)
+#define CHECK(c) TH_CHECK(c)
 
 #define SOON() cio_deadline_after(10 * CIO_NSEC_PER_SEC)
 
@@ -101,9 +87,9 @@ static intptr_t run(cio_task_fn fn)
 	struct cio_run_opts o = { .shards = 2 };
 	intptr_t r;
 
-	failed[0] = 0;
+	th_check_reset();
 	r = cio_run(fn, NULL, &o);
-	cr_assert(!failed[0], "%s", failed);
+	th_check_assert();
 	return r;
 }
 
@@ -248,9 +234,9 @@ Test(server_sharded, wait_closed_cancels_handlers_on_every_shard,
 	for (int i = 0; i < 2; i++) {
 		atomic_store(&handlers_cancelled, 0);
 		struct cio_run_opts o = { .shards = 2 };
-		failed[0] = 0;
+		th_check_reset();
 		cr_assert_eq(cio_run(graceful_main, &b[i], &o), 0);
-		cr_assert(!failed[0], "%s", failed);
+		th_check_assert();
 		cr_assert_eq(atomic_load(&handlers_cancelled), 8);
 	}
 	th_leak_check();

@@ -2,7 +2,7 @@
  * cancellation and shutdown.
  *
  * Assertions run on the test's thread only: code on shard threads records
- * the first failed check (fail()), and the test asserts on it after
+ * the first failed check (TH_CHECK), and the test asserts on it after
  * cio_run() returned. */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,24 +10,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "tests/helpers/check.h"
 #include "tests/helpers/harness.h"
 
-static char failed[256];
-static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void fail_at(int line, const char *what)
-{
-	pthread_mutex_lock(&fail_lock);
-	if (!failed[0])
-		snprintf(failed, sizeof(failed), "line %d: %s", line, what);
-	pthread_mutex_unlock(&fail_lock);
-}
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c))                                                      \
-			fail_at(__LINE__, #c);                                 \
-	} while (0)
+#define CHECK(c) TH_CHECK(c)
 
 static intptr_t run(cio_task_fn fn, void *arg, unsigned shards,
 		    unsigned ring)
@@ -35,9 +21,9 @@ static intptr_t run(cio_task_fn fn, void *arg, unsigned shards,
 	struct cio_run_opts o = { .shards = shards, .msg_ring = ring };
 	intptr_t r;
 
-	failed[0] = 0;
+	th_check_reset();
 	r = cio_run(fn, arg, &o);
-	cr_assert(!failed[0], "%s", failed);
+	th_check_assert();
 	return r;
 }
 
