@@ -29,16 +29,6 @@ static void rm_tmp(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 static char *path(const char *name)
 {
 	static char buf[4][128];
@@ -340,9 +330,9 @@ static intptr_t open_storm(void *arg)
 Test(file, cancelled_opens_leak_nothing)
 {
 	cio_loop *loop = th_loop_new();
-	int before = count_fds();
+	int before = th_count_fds();
 	cr_assert_eq(th_run(loop, open_storm, NULL), 0);
-	cr_assert_eq(count_fds(), before);
+	cr_assert_eq(th_count_fds(), before);
 	th_loop_free(loop);
 }
 

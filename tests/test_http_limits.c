@@ -123,19 +123,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* -- handlers -------------------------------------------------------------- */
 
 static const char hello[] = "Hello, World!";
@@ -597,7 +584,7 @@ static intptr_t serve_task(void *arg)
 	/* The executor's threads exist before the count. */
 	if ((rc = (int)cio_to_thread(noop_job, NULL)) != 0)
 		return tfailf(e, "executor: %d", rc), 0;
-	e->fds_before = count_fds();
+	e->fds_before = th_count_fds();
 	if (e->middle && (rc = cio_future_new(NULL, &e->ev)) < 0)
 		return tfailf(e, "future: %d", rc), 0;
 	rc = cio_http_server_start(&e->hs, "127.0.0.1", 0, handler, e, &e->o);
@@ -620,7 +607,7 @@ static intptr_t serve_task(void *arg)
 	cio_http_server_free(e->hs);
 	if (e->ev)
 		cio_future_unref(e->ev);
-	e->fds_after = count_fds();
+	e->fds_after = th_count_fds();
 	return 0;
 }
 

@@ -16,16 +16,6 @@
 
 TestSuite(socket, .timeout = 60);
 
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* A listening socket on 127.0.0.1, port chosen by the kernel. */
 static int listener(struct sockaddr_in *sa, int backlog)
 {
@@ -174,11 +164,11 @@ static intptr_t many_accepts(void *arg)
 
 Test(socket, many_accepts)
 {
-	int before = count_fds();
+	int before = th_count_fds();
 	cio_loop *loop = th_loop_new();
 	cr_assert_eq(th_run(loop, many_accepts, NULL), 0);
 	th_loop_free(loop);
-	cr_assert_eq(count_fds(), before);
+	cr_assert_eq(th_count_fds(), before);
 }
 
 /* Deadlines: recv with nothing to read, send into a full buffer, accept
@@ -423,11 +413,11 @@ static intptr_t cancel_storm(void *arg)
 
 Test(socket, cancel_storm_leaks_no_descriptor)
 {
-	int before = count_fds();
+	int before = th_count_fds();
 	cio_loop *loop = th_loop_new();
 	cr_assert_eq(th_run(loop, cancel_storm, NULL), 0);
 	th_loop_free(loop);
-	cr_assert_eq(count_fds(), before);
+	cr_assert_eq(th_count_fds(), before);
 }
 
 /* Timing out through a timeout scope (not the op's own deadline) cancels

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include "helpers/harness.h"
 /* loop->objects, for th_loop_free_closed(). */
 #include "runtime/loop_internal.h"
@@ -289,4 +290,17 @@ intptr_t th_join(cio_task *t)
 	intptr_t v = cio_await_task(t);
 	cio_task_unref(t);
 	return v;
+}
+
+int th_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
 }

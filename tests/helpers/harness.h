@@ -53,6 +53,10 @@ char *th_stderr_end(struct th_stderr *c);
  * stderr in *err (malloc'd; free it). */
 int th_fork_capture(void (*fn)(void *arg), void *arg, char **err);
 
+/* Descriptors this process has open (entries of /proc/self/fd), or -1:
+ * compare before and after to find a leak. */
+int th_count_fds(void);
+
 /* Under LeakSanitizer, fail the test if memory it allocated is no longer
  * reachable; nothing otherwise. Call it at the end of a test body:
  * Criterion does not fail a test for leaks found at exit, nor for
