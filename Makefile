@@ -238,6 +238,11 @@ clean:
 	rm -rf build
 
 include tests/fuzz/fuzz.mk
+# The classic epoll servers (no runtime) the benchmarks compare against.
+include bench/baseline/baseline.mk
+# (After the includes: prerequisites are expanded as the line is read.)
+all: $(BASELINE_BINS)
+test-run: $(BASELINE_BINS)
 # With clang installed, the suite runs the fuzz target for a bounded time.
 test-run: $(FUZZ_TEST_PREREQ)
 

@@ -1,0 +1,16 @@
+# The "no runtime" baselines of the benchmarks (bench/baseline/): classic
+# hand-written epoll servers, built from plain syscalls and pthreads only,
+# so they link neither libcoreio nor its dependencies. Included by the
+# Makefile, whose CC, CPPFLAGS, CFLAGS, LDFLAGS and BUILD they use.
+
+BASELINE_BINS := $(BUILD)/bench/baseline-echo $(BUILD)/bench/baseline-http
+
+# Explicit rules: they must win over the Makefile's $(BUILD)/bench/% pattern
+# rule, which would look for bench/baseline-echo.c and link libcoreio.
+$(BUILD)/bench/baseline-echo: bench/baseline/epoll_echo.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+
+$(BUILD)/bench/baseline-http: bench/baseline/epoll_http.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
