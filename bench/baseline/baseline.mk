@@ -7,10 +7,14 @@ BASELINE_BINS := $(BUILD)/bench/baseline-echo $(BUILD)/bench/baseline-http
 
 # Explicit rules: they must win over the Makefile's $(BUILD)/bench/% pattern
 # rule, which would look for bench/baseline-echo.c and link libcoreio.
-$(BUILD)/bench/baseline-echo: bench/baseline/epoll_echo.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+BASELINE_COMMON := bench/baseline/common.c bench/baseline/common.h
 
-$(BUILD)/bench/baseline-http: bench/baseline/epoll_http.c
+$(BUILD)/bench/baseline-echo: bench/baseline/epoll_echo.c $(BASELINE_COMMON)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) -lpthread
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< bench/baseline/common.c -o $@ \
+		$(LDFLAGS) -lpthread
+
+$(BUILD)/bench/baseline-http: bench/baseline/epoll_http.c $(BASELINE_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< bench/baseline/common.c -o $@ \
+		$(LDFLAGS) -lpthread
