@@ -194,10 +194,12 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@for b in $(BENCH_BINS); do $$b; done
 
-# The library's own, then the real peers the tests talk to.
+# The library's own, then the real peers the tests talk to, then the peers
+# the benchmarks measure against (libuv for bench/baseline's libuv server).
 DEPS_PKGS := liburing-dev libjemalloc-dev libcriterion-dev libhttp-parser-dev \
 	pkg-config nginx curl netcat-openbsd unicode-data python3 clang \
-	libclang-rt-dev
+	libclang-rt-dev \
+	wrk fio aria2 gnuplot-nox libuv1-dev
 
 deps:
 	@missing=""; \
