@@ -5,7 +5,7 @@
 #   make test SAN=address,undefined   ... under ASan+UBSan (build/san-*)
 #   make test SAN=thread      ... under TSan
 #   make test CORO=ucontext   ... with the portable context switch
-#   make bench / make demo    micro-benchmarks (demo: human-readable)
+#   make bench / make demo    the benchmark suite (demo: ~1 minute headline)
 #   make deps                 apt-get install what is missing (root)
 #   make install PREFIX=/usr/local
 #   make clean
@@ -186,13 +186,18 @@ check-install: lib
 	$(BUILD)/hello-static >/dev/null; \
 	echo "install: headers, libraries and coreio.pc work (shared and static)"
 
-bench: all
-	@for b in $(BENCH_BINS); do $$b --json; done
+# The full suite (~20 minutes, see bench/README.md): results in
+# bench/results/ and the README's performance section.
+bench:
+	@$(MAKE) --no-print-directory deps-if-missing
+	@$(MAKE) --no-print-directory all
+	python3 bench/suite.py full --build $(BUILD)
 
+# The headline comparison in about a minute, printed as a table.
 demo:
 	@$(MAKE) --no-print-directory deps-if-missing
 	@$(MAKE) --no-print-directory all
-	@for b in $(BENCH_BINS); do $$b; done
+	@python3 bench/suite.py demo --build $(BUILD)
 
 # The library's own, then the real peers the tests talk to, then the peers
 # the benchmarks measure against (libuv for bench/baseline's libuv server).

@@ -255,6 +255,17 @@ static inline void bu_row(const char *cas, const char *system,
 			printf("%.3f", value);
 		printf(",\"unit\":");
 		bu_json_str(unit);
+		/* Beyond DESIGN.md's six keys, for bench/report.py: the
+		 * spread behind a median and the target it is held to. */
+		if (st && st->n > 1)
+			printf(",\"n\":%u,\"min\":%.3f,\"max\":%.3f", st->n,
+			       st->min, st->max);
+		if (target) {
+			printf(",\"target\":");
+			bu_json_str(target);
+			printf(",\"met\":%s",
+			       verdict == BU_PASS ? "true" : "false");
+		}
 		printf("}\n");
 	} else {
 		bu_fmt_value(v, sizeof(v), value);

@@ -1,7 +1,7 @@
 /* bench/http — the coreio HTTP/1.1 server on io_uring and on epoll against
  * nginx, side by side under wrk.
  *
- * Systems (--systems, default uring,epoll,nginx):
+ * Systems (--systems, default uring,epoll,nginx,baseline):
  * - uring, epoll: this program run again as a server (--serve), with
  *   CIO_BACKEND set to the backend: cio_run() with --shards shards (one per
  *   CPU by default, pinned), and cio_http_server_start() with
@@ -15,12 +15,18 @@
  *   keepalive_requests 100000000, and `location / { return 200
  *   "Hello, World!"; }` with default_type text/plain: the same response,
  *   from nginx's fastest path.
+ * - baseline: bench/baseline's hand-written epoll server (baseline-http,
+ *   next to this program; no runtime), --workers = shards, each worker
+ *   pinned as coreio's shards are. It answers the same bytes as coreio.
  *
  * Load: wrk (keep-alive, GET /), `wrk -t T -c C -d D --latency
  * --timeout 2s`, after an unmeasured warm-up run of --warmup seconds on
- * the same server; with fewer shards than CPUs, wrk is pinned to the CPUs
- * the servers leave (coreio pins shard i to the i-th allowed CPU, nginx
- * gets worker_cpu_affinity auto). Each measurement starts its server
+ * the same server. By default the servers get half the allowed CPUs (at
+ * least one) and wrk is pinned to the others, so that load generator and
+ * server do not take CPU time from each other (coreio pins shard i to the
+ * i-th allowed CPU, as baseline does its workers, nginx gets
+ * worker_cpu_affinity auto); --shards N with N = CPUs makes them share.
+ * Each measurement starts its server
  * afresh and stops it
  * after. For each connection count, each of --runs runs measures every
  * system once, the order rotated from run to run (a drift of the machine
@@ -43,9 +49,7 @@
  *
  * Everything listens on 127.0.0.1 only; every child is killed if it
  * outlives its time (wrk: duration + 15 s; servers: 5 s to start, 5 s to
- * stop). wrk shares the CPUs with the servers: on a small machine the
- * figures are what a server does next to its load generator, the same for
- * every system.
+ * stop).
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -69,8 +73,9 @@
  * CPUs (% of one CPU) is run once more. */
 #define OTHER_MAX 25.0
 
-enum { SYS_URING, SYS_EPOLL, SYS_NGINX, NSYS };
-static const char *const sys_name[NSYS] = { "uring", "epoll", "nginx" };
+enum { SYS_URING, SYS_EPOLL, SYS_NGINX, SYS_BASELINE, NSYS };
+static const char *const sys_name[NSYS] = { "uring", "epoll", "nginx",
+					    "baseline" };
 
 static struct config {
 	double duration, warmup;
@@ -84,7 +89,8 @@ static struct config {
 	bool wrk_pinned;
 	double ncpus; /* online: what /proc/stat counts */
 } cfg = { .duration = 3, .warmup = 1, .runs = 3, .wrk_threads = 1,
-	    .conns = { 64 }, .nconns = 1, .use = { true, true, true } };
+	    .conns = { 64 }, .nconns = 1,
+	    .use = { true, true, true, true } };
 
 /* -- the coreio server (--serve) ------------------------------------------- */
 
@@ -241,6 +247,43 @@ static void start_coreio(struct server *s, const char *self)
 		exit(1);
 	}
 	s->port = (uint16_t)port;
+}
+
+/* bench/baseline's epoll server, next to this program: --workers shards,
+ * pinned as coreio's shards are (worker i on the i-th allowed CPU); it
+ * says "listening on 127.0.0.1:PORT" once every worker listens. */
+static void start_baseline(struct server *s, const char *self)
+{
+	char path[4200], workers[16], line[128];
+	const char *slash = strrchr(self, '/');
+	unsigned port = 0;
+	int out[2];
+
+	snprintf(path, sizeof(path), "%.*s/baseline-http",
+		 (int)(slash - self), self);
+	snprintf(workers, sizeof(workers), "%u", cfg.shards);
+	if (pipe(out) < 0)
+		bu_die("pipe", -errno);
+	fflush(NULL);
+	if ((s->pid = fork()) < 0)
+		bu_die("fork", -errno);
+	if (s->pid == 0) {
+		close(out[0]);
+		dup2(out[1], 1);
+		execl(path, path, "--host", "127.0.0.1", "--port", "0",
+		      "--workers", workers, (char *)NULL);
+		_exit(127);
+	}
+	running = s;
+	close(out[1]);
+	read_until_eof(out[0], line, sizeof(line), bu_now_ns() + 5000000000);
+	close(out[0]);
+	if (sscanf(line, "listening on 127.0.0.1:%u", &port) != 1) {
+		fprintf(stderr, "http: %s did not start (%s)\n", path, line);
+		exit(1);
+	}
+	s->port = (uint16_t)port;
+	snprintf(s->backend, sizeof(s->backend), "epoll (no runtime)");
 }
 
 /* A port that was free a moment ago (nginx cannot be given port 0). */
@@ -551,6 +594,8 @@ static void measure_once(int sys, unsigned long conns, const char *self,
 
 	if (sys == SYS_NGINX)
 		start_nginx(&s);
+	else if (sys == SYS_BASELINE)
+		start_baseline(&s, self);
 	else
 		start_coreio(&s, self);
 	snprintf(backend_seen[sys], sizeof(backend_seen[sys]), "%s",
@@ -655,6 +700,14 @@ static void report(unsigned long conns, struct series *f)
 	if (cfg.use[SYS_EPOLL] && cfg.use[SYS_NGINX])
 		ratio_row(cas, "epoll/nginx", "rps_ratio", &f[SYS_EPOLL].rps,
 			  &f[SYS_NGINX].rps, NULL, 0, true);
+	if (cfg.use[SYS_URING] && cfg.use[SYS_BASELINE]) {
+		ratio_row(cas, "uring/baseline", "rps_ratio",
+			  &f[SYS_URING].rps, &f[SYS_BASELINE].rps, NULL, 0,
+			  true);
+		ratio_row(cas, "uring/baseline", "cpu_per_req_ratio",
+			  &f[SYS_URING].cpu, &f[SYS_BASELINE].cpu, NULL, 0,
+			  true);
+	}
 }
 
 /* -- options --------------------------------------------------------------- */
@@ -663,9 +716,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: http [options]\n"
-"The coreio HTTP server (io_uring and epoll backends) against nginx, under\n"
-"wrk (keep-alive, GET /, the 13-byte body \"Hello, World!\"), side by side\n"
-"with the systems alternating. Reports requests/s and p99 latency\n"
+"The coreio HTTP server (io_uring and epoll backends) against nginx and\n"
+"bench/baseline's hand-written epoll server, under wrk (keep-alive, GET /,\n"
+"the 13-byte body \"Hello, World!\"), side by side, systems alternating. Reports requests/s and p99 latency\n"
 "(medians of --runs), their ratios, and the issue's targets.\n"
 "\n"
 "  -j, --json            one JSON object per line (DESIGN.md section 8)\n"
@@ -674,8 +727,9 @@ static void usage(FILE *f)
 "  -d, --duration SEC    measured whole seconds per run (default 3)\n"
 "      --warmup SEC      unmeasured wrk run before it (default 1; 0: none)\n"
 "  -c, --connections L   wrk connections, a list (default 64; e.g. 16,64,256)\n"
-"      --shards N        coreio shards and nginx workers (default: CPUs)\n"
-"      --systems L       any of uring,epoll,nginx (default all three)\n"
+"      --shards N        coreio shards, nginx and baseline workers (default:\n"
+"                        half the CPUs, wrk pinned to the other half)\n"
+"      --systems L       any of uring,epoll,nginx,baseline (default all)\n"
 "      --wrk-threads T   wrk threads (default 1)\n"
 "  -h, --help            this text\n"
 "\n"
@@ -792,7 +846,7 @@ int main(int argc, char **argv)
 	ncpus = bl_allowed_cpus(cpus, 256);
 	cfg.ncpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
 	if (!cfg.shards)
-		cfg.shards = ncpus > 0 ? (unsigned)ncpus : 1;
+		cfg.shards = ncpus > 1 ? (unsigned)ncpus / 2 : 1;
 	CPU_ZERO(&cfg.wrk_cpus);
 	for (int i = (int)cfg.shards; i < ncpus; i++) {
 		CPU_SET(cpus[i], &cfg.wrk_cpus);
@@ -816,6 +870,13 @@ int main(int argc, char **argv)
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
 		bu_die("readlink /proc/self/exe", -errno);
 	self[n] = '\0';
+	snprintf(text, sizeof(text), "%.*s/baseline-http",
+		 (int)(strrchr(self, '/') - self), self);
+	if (cfg.use[SYS_BASELINE] && access(text, X_OK) != 0) {
+		fprintf(stderr, "http: %s is missing: baseline is left out\n",
+			text);
+		cfg.use[SYS_BASELINE] = false;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	atexit(kill_running);
 
