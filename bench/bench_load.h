@@ -1,6 +1,7 @@
 /* bench/bench_load.h — what the backend comparisons (bench/echo,
- * bench/fileio) share on top of bench_util.h: the two systems under test,
- * per-run series and their medians, ratios of pairs, seconds as options.
+ * bench/fileio) share on top of bench_util.h: the two backends under test
+ * (bench/echo keeps its own, longer list of systems), per-run series and
+ * their medians, ratios of pairs, seconds as options.
  *
  * A comparison runs the same code on each backend, alternating which goes
  * first from one run to the next (so a drift of the machine hits both

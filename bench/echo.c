@@ -1,12 +1,22 @@
-/* bench/echo — the same TCP echo server on io_uring and on epoll, side by
- * side, under a load generator that uses neither.
+/* bench/echo — TCP echo servers side by side under one load generator:
+ * the same coreio server on io_uring and on epoll and, as yardsticks,
+ * bench/baseline's hand-written epoll server (no runtime) and its libuv
+ * server.
  *
- * Server (one per measurement, in a child process pinned to the first
- * allowed CPU): one coreio loop on one thread, created with
- * cio_loop_opts.backend = URING or EPOLL and nothing else different. A
- * task accepts on 127.0.0.1:0 with cio_accept() in a loop and spawns one
- * task per connection, which does cio_recv() -> cio_send() (until all is
- * sent) until end of stream. TCP_NODELAY on every connection.
+ * Servers: one per measurement, in its own process pinned to the first
+ * allowed CPU, on one thread.
+ * - uring, epoll: one coreio loop, created with cio_loop_opts.backend =
+ *   URING or EPOLL and nothing else different, in a child of this
+ *   process. A task accepts on 127.0.0.1:0 with cio_accept() in a loop
+ *   and spawns one task per connection, which does cio_recv() ->
+ *   cio_send() (until all is sent) until end of stream. TCP_NODELAY on
+ *   every connection.
+ * - baseline, libuv: baseline-echo and libuv-echo (bench/baseline/), found
+ *   next to this program and run with --workers 1. The child pins itself
+ *   before exec, as the coreio child does, so the server's one worker
+ *   lands on the same CPU; its port comes from its "listening on" line
+ *   and SIGTERM ends it. A server that is not built is skipped with a
+ *   note, so the coreio comparison still runs.
  *
  * Load generator (this process, pinned to the second allowed CPU; it never
  * creates a coreio loop): plain epoll, level-triggered, non-blocking
@@ -19,34 +29,40 @@
  * window; p99 from a log-linear histogram (1/64 relative resolution).
  *
  * Besides, the server's CPU time over the window (its process CPU clock,
- * read from here) gives server CPU per request and its utilisation, and
- * the generator's own CPU time its utilisation. With two CPUs the
- * generator has one CPU to itself: when it is near 100% and the server is
- * not, the generator is the bottleneck and req/s understates the
- * server's capacity; CPU per request still compares the backends.
+ * read from here with clock_getcpuclockid: the same for a forked coreio
+ * server and an exec'ed one) gives server CPU per request and its
+ * utilisation, and the generator's own CPU time its utilisation. With two
+ * CPUs the generator has one CPU to itself: when it is near 100% and the
+ * server is not, the generator is the bottleneck and req/s understates the
+ * server's capacity; CPU per request still compares the servers.
  *
- * Cases: connections x message size, default {1, 64, 512} x {64, 4096};
- * each case runs --runs times, the two backends alternating which goes
- * first; medians are reported, and the median of the per-run ratios
- * uring/epoll. Targets: >= 1.30 at 64 connections and above, >= 0.95 at 1.
- * --ref adds a third system, a plain hand-written epoll echo server
- * (no coreio), as a yardstick for the runtime's own overhead.
- * --columns picks the two compared systems: besides the raw server, a
- * server on cio_stream (read, write, drain), whose reads on io_uring go
- * through the loop's multishot receive and provided buffer ring, or with
- * CIO_STREAM_RECV_ONESHOT through a one-shot receive into the stream's
- * buffer: uring-stream,uring-stream-1shot measures that choice.
+ * Cases: connections x message size, default {1, 16, 64, 256, 512} x
+ * {64, 4096}. Each case runs --runs times; the systems rotate which goes
+ * first (run r starts with the r-th), so a drift of the machine hits all
+ * of them alike. Medians are reported, and for the first system against
+ * each other one the median of the per-run ratios: uring/epoll,
+ * uring/baseline, uring/libuv by default. Targets, on uring/epoll only:
+ * >= 1.30 at 64 connections and above, >= 0.95 at 1.
+ *
+ * --systems picks the systems and their order. Besides the four above,
+ * coreio servers on cio_stream (read, write, drain), whose reads on
+ * io_uring go through the loop's multishot receive and provided buffer
+ * ring, or with CIO_STREAM_RECV_ONESHOT through a one-shot receive into
+ * the stream's buffer: --systems uring-stream,uring-stream-1shot measures
+ * that choice (--columns A,B is the same as --systems A,B).
  *
  * Noise: other processes on the two CPUs are measured too (wall time
  * minus idle time, from /proc/stat, minus our two processes' CPU time);
  * a run during which they took more than OTHER_MAX is run once more and
  * the quieter of the two attempts kept (chosen by the neighbours'
- * activity, never by the result). --aa uring|epoll puts the same backend
- * in both columns: an A/A check of the method, whose ratios show how
- * much of a difference is noise.
+ * activity, never by the result). --aa SYSTEM measures the same system
+ * twice, as SYSTEM-a and SYSTEM-b: an A/A check of the method, whose
+ * ratios show how much of a difference is noise.
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -64,10 +80,12 @@
 /* A run during which other processes used more than this share of our
  * two CPUs (% of one CPU) is run once more. */
 #define OTHER_MAX 25.0
-#define SYS_REF BL_NSYS /* the optional third system */
-#define NSYS_MAX (BL_NSYS + 1)
+#define NSYS_MAX 8
+/* How long a server may take to say it listens, and to exit when told. */
+#define START_MS 10000
+#define STOP_MS 5000
 
-/* How a coreio server reads and writes (--columns). */
+/* How a coreio server reads and writes. */
 enum srv_mode {
 	MODE_RAW,         /* cio_recv -> cio_send on the caller's buffer */
 	MODE_STREAM,      /* cio_stream: multishot receive + buffer ring on
@@ -75,37 +93,50 @@ enum srv_mode {
 	MODE_STREAM_1SHOT /* cio_stream with CIO_STREAM_RECV_ONESHOT */
 };
 
-static const struct column_kind {
+/* What --systems may name. */
+static const struct sys_kind {
 	const char *name;
+	const char *bin; /* NULL: a coreio server in a child; else the
+			  * program next to this one that is the server */
 	enum cio_backend_kind backend;
 	enum srv_mode mode;
-} column_kinds[] = {
-	{ "uring", CIO_BACKEND_URING, MODE_RAW },
-	{ "epoll", CIO_BACKEND_EPOLL, MODE_RAW },
-	{ "uring-stream", CIO_BACKEND_URING, MODE_STREAM },
-	{ "uring-stream-1shot", CIO_BACKEND_URING, MODE_STREAM_1SHOT },
-	{ "epoll-stream", CIO_BACKEND_EPOLL, MODE_STREAM },
+	const char *what; /* an external server, for the env rows */
+} sys_kinds[] = {
+	{ "uring", NULL, CIO_BACKEND_URING, MODE_RAW, NULL },
+	{ "epoll", NULL, CIO_BACKEND_EPOLL, MODE_RAW, NULL },
+	{ "baseline", "baseline-echo", 0, MODE_RAW,
+	  "hand-written epoll loop, no runtime, 1 worker" },
+	{ "libuv", "libuv-echo", 0, MODE_RAW,
+	  "uv_read_start + uv_write, 1 worker" },
+	{ "uring-stream", NULL, CIO_BACKEND_URING, MODE_STREAM, NULL },
+	{ "uring-stream-1shot", NULL, CIO_BACKEND_URING, MODE_STREAM_1SHOT,
+	  NULL },
+	{ "epoll-stream", NULL, CIO_BACKEND_EPOLL, MODE_STREAM, NULL },
 };
-#define NKINDS (sizeof(column_kinds) / sizeof(column_kinds[0]))
+#define NKINDS (sizeof(sys_kinds) / sizeof(sys_kinds[0]))
+#define DEFAULT_SYSTEMS "uring,epoll,baseline,libuv"
 
-static const char *sys_name[NSYS_MAX] = { "uring", "epoll", "ref" };
-static enum cio_backend_kind sys_backend[BL_NSYS] = { CIO_BACKEND_URING,
-						      CIO_BACKEND_EPOLL };
-static enum srv_mode sys_mode[BL_NSYS];
-static char ratio_name[96] = "uring/epoll";
+/* The systems measured, in table order; the first is the numerator of
+ * every ratio. */
+static struct sys {
+	const struct sys_kind *k;
+	char name[32];      /* the kind's; -a, -b... when it is repeated */
+	char path[PATH_MAX]; /* an external server's program */
+	char env[200];      /* backend and flags, for the env rows */
+} sys[NSYS_MAX];
+static unsigned nsys;
 
 static struct config {
 	double duration, warmup;
 	unsigned runs;
-	bool quick, ref, pin;
-	bool targets; /* columns are io_uring vs epoll, same server code */
+	bool quick, pin;
 	int nice; /* setpriority() of both processes */
 	unsigned long conns[MAX_CASES], sizes[MAX_CASES];
 	unsigned nconns, nsizes;
 	int srv_cpu, gen_cpu; /* -1: not pinned */
 } cfg;
 
-/* -- the server (child process) ------------------------------------------- */
+/* -- the coreio server (child process) ------------------------------------ */
 
 #define SRV_BUF 16384
 
@@ -254,17 +285,16 @@ static void hello_fail(struct srv_hello *h, const char *what, int err)
 }
 
 /* The coreio server: returns the exit status of the child. */
-static int coreio_server(int sys, int ready, int ctl)
+static int coreio_server(const struct sys *s, int ready, int ctl)
 {
-	struct cio_loop_opts o = { .backend = sys_backend[sys] };
+	struct cio_loop_opts o = { .backend = s->k->backend };
 	struct srv_hello h = { 0 };
-
-	srv.mode = sys_mode[sys];
 	cio_loop *loop;
 	cio_task *t;
 	intptr_t r;
 	int rc;
 
+	srv.mode = s->k->mode;
 	srv.ctl = ctl;
 	if ((rc = cio_loop_new(&loop, &o)) < 0) {
 		hello_fail(&h, "cio_loop_new", rc);
@@ -292,119 +322,11 @@ static int coreio_server(int sys, int ready, int ctl)
 	cio_task_unref(t);
 	cio_loop_free(loop);
 	if (r < 0) {
-		fprintf(stderr, "echo: server (%s): %s\n", sys_name[sys],
+		fprintf(stderr, "echo: server (%s): %s\n", s->name,
 			strerror((int)-r));
 		return 1;
 	}
 	return 0;
-fail:
-	if (write(ready, &h, sizeof(h)) != (ssize_t)sizeof(h))
-		return 1;
-	return 1;
-}
-
-/* The yardstick: a plain single-threaded epoll echo server, level
- * triggered, no runtime. A reply that does not fit the socket at once
- * (never with these sizes) waits for EPOLLOUT. */
-struct ref_conn {
-	char *pend;
-	size_t npend;
-};
-
-static int ref_server(int ready, int ctl)
-{
-	struct srv_hello h = { 0 };
-	struct epoll_event evs[512], ev;
-	struct ref_conn *rc;
-	char buf[SRV_BUF];
-	int ep, lfd, nfd = 65536;
-
-	snprintf(h.backend, sizeof(h.backend), "plain epoll");
-	snprintf(h.flags, sizeof(h.flags), "level-triggered, no coreio");
-	rc = calloc((size_t)nfd, sizeof(*rc));
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	ep = epoll_create1(0);
-	if (!rc || lfd < 0 || ep < 0) {
-		hello_fail(&h, "setup", -errno);
-		goto fail;
-	}
-	if (listen_local(lfd, &h) < 0) {
-		hello_fail(&h, "bind/listen", -errno);
-		goto fail;
-	}
-	ev.events = EPOLLIN;
-	ev.data.fd = lfd;
-	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
-	ev.data.fd = ctl;
-	epoll_ctl(ep, EPOLL_CTL_ADD, ctl, &ev);
-	if (write(ready, &h, sizeof(h)) != (ssize_t)sizeof(h))
-		return 1;
-	close(ready);
-	for (;;) {
-		int n = epoll_wait(ep, evs, 512, -1);
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			if (fd == ctl) {
-				return 0; /* end of file: done */
-			} else if (fd == lfd) {
-				int c;
-				while ((c = accept4(lfd, NULL, NULL,
-						    SOCK_NONBLOCK)) >= 0) {
-					if (c >= nfd) {
-						close(c);
-						continue;
-					}
-					nodelay(c);
-					ev.events = EPOLLIN;
-					ev.data.fd = c;
-					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
-				}
-			} else if (rc[fd].npend) {
-				ssize_t w = send(fd, rc[fd].pend, rc[fd].npend,
-						 MSG_NOSIGNAL);
-				if (w < 0 && errno != EAGAIN)
-					goto drop;
-				if (w > 0) {
-					memmove(rc[fd].pend, rc[fd].pend + w,
-						rc[fd].npend - (size_t)w);
-					rc[fd].npend -= (size_t)w;
-				}
-				if (!rc[fd].npend) {
-					ev.events = EPOLLIN;
-					ev.data.fd = fd;
-					epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-				}
-			} else {
-				ssize_t r = recv(fd, buf, sizeof(buf), 0), w;
-				if (r < 0 && errno == EAGAIN)
-					continue;
-				if (r <= 0)
-					goto drop;
-				w = send(fd, buf, (size_t)r, MSG_NOSIGNAL);
-				if (w < 0 && errno != EAGAIN)
-					goto drop;
-				if (w < 0)
-					w = 0;
-				if (w < r) {
-					rc[fd].npend = (size_t)(r - w);
-					rc[fd].pend = malloc(SRV_BUF);
-					if (!rc[fd].pend)
-						goto drop;
-					memcpy(rc[fd].pend, buf + w,
-					       rc[fd].npend);
-					ev.events = EPOLLOUT;
-					ev.data.fd = fd;
-					epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
-				}
-				continue;
-			drop:
-				free(rc[fd].pend);
-				rc[fd].pend = NULL;
-				rc[fd].npend = 0;
-				close(fd);
-			}
-		}
-	}
 fail:
 	if (write(ready, &h, sizeof(h)) != (ssize_t)sizeof(h))
 		return 1;
@@ -710,8 +632,6 @@ static void generate(uint16_t port, unsigned nconn, size_t size, pid_t srv,
 
 /* -- one measurement ------------------------------------------------------ */
 
-static char env_backend[NSYS_MAX][200];
-
 static void pin_self(int cpu)
 {
 	cpu_set_t set;
@@ -740,52 +660,137 @@ static int reap(pid_t pid, int ms)
 	return -1;
 }
 
-static void measure(int sys, unsigned nconn, size_t size, struct result *res)
+/* A server under measurement. */
+struct server {
+	pid_t pid;
+	int fd; /* coreio: the control pipe, whose end of file stops it;
+		 * external: its stdout, open until it exits so that a late
+		 * write there cannot kill it with SIGPIPE */
+	uint16_t port;
+};
+
+static void start_coreio(struct sys *s, struct server *sv)
 {
-	int ready[2], ctl[2], status;
+	int ready[2], ctl[2];
 	struct srv_hello h;
 	struct pollfd pfd;
-	pid_t pid;
 
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ctl, O_CLOEXEC) < 0)
 		bu_die("pipe", -errno);
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
+	sv->pid = fork();
+	if (sv->pid < 0)
 		bu_die("fork", -errno);
-	if (pid == 0) {
+	if (sv->pid == 0) {
 		close(ready[0]);
 		close(ctl[1]);
 		pin_self(cfg.srv_cpu);
-		_exit(sys == SYS_REF ? ref_server(ready[1], ctl[0])
-				     : coreio_server(sys, ready[1], ctl[0]));
+		_exit(coreio_server(s, ready[1], ctl[0]));
 	}
 	close(ready[1]);
 	close(ctl[0]);
 	pfd.fd = ready[0];
 	pfd.events = POLLIN;
-	if (poll(&pfd, 1, 10000) != 1 ||
+	if (poll(&pfd, 1, START_MS) != 1 ||
 	    read(ready[0], &h, sizeof(h)) != (ssize_t)sizeof(h)) {
-		fprintf(stderr, "echo: server (%s) did not start\n",
-			sys_name[sys]);
+		fprintf(stderr, "echo: server (%s) did not start\n", s->name);
 		exit(1);
 	}
 	close(ready[0]);
 	if (h.err < 0) {
-		fprintf(stderr, "echo: server (%s): %s failed: %s\n",
-			sys_name[sys], h.what, strerror(-h.err));
+		fprintf(stderr, "echo: server (%s): %s failed: %s\n", s->name,
+			h.what, strerror(-h.err));
 		exit(1);
 	}
-	if (!env_backend[sys][0])
-		snprintf(env_backend[sys], sizeof(env_backend[sys]), "%s %s",
-			 h.backend, h.flags);
-	generate(h.port, nconn, size, pid, res);
-	close(ctl[1]);
-	status = reap(pid, 5000);
+	if (!s->env[0])
+		snprintf(s->env, sizeof(s->env), "%s %s", h.backend, h.flags);
+	sv->fd = ctl[1];
+	sv->port = h.port;
+}
+
+static void start_failed(const struct sys *s, struct server *sv,
+			 const char *why)
+{
+	fprintf(stderr, "echo: server (%s, %s) %s\n", s->name, s->path, why);
+	kill(sv->pid, SIGKILL);
+	waitpid(sv->pid, NULL, 0);
+	exit(1);
+}
+
+/* An external server: fork, pin, exec, then its "listening on HOST:PORT"
+ * line. */
+static void start_external(struct sys *s, struct server *sv)
+{
+	const char *argv[] = { s->path, "--host", "127.0.0.1", "--port", "0",
+			       "--workers", "1", NULL };
+	char line[128], *colon;
+	unsigned port = 0;
+	size_t n = 0;
+	int out[2];
+
+	if (pipe2(out, O_CLOEXEC) < 0)
+		bu_die("pipe", -errno);
+	fflush(NULL);
+	sv->pid = fork();
+	if (sv->pid < 0)
+		bu_die("fork", -errno);
+	if (sv->pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		/* Pinned before exec: the server pins its worker to a CPU of
+		 * the set it inherits, which is then this one alone. */
+		pin_self(cfg.srv_cpu);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(127);
+		execv(s->path, (char *const *)argv);
+		fprintf(stderr, "echo: exec %s: %s\n", s->path,
+			strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	while (n == 0 || line[n - 1] != '\n') {
+		struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+		if (n + 1 >= sizeof(line))
+			start_failed(s, sv, "printed too long a line");
+		if (poll(&pfd, 1, START_MS) != 1)
+			start_failed(s, sv, "did not say it listens");
+		if (read(out[0], line + n, 1) != 1)
+			start_failed(s, sv, "ended before it listened");
+		n++;
+	}
+	line[n - 1] = '\0';
+	colon = strrchr(line, ':');
+	if (strncmp(line, "listening on ", 13) != 0 || !colon ||
+	    sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
+		start_failed(s, sv, "printed no 'listening on' line");
+	if (!s->env[0])
+		snprintf(s->env, sizeof(s->env), "%s: %s", s->k->bin,
+			 s->k->what);
+	sv->fd = out[0];
+	sv->port = (uint16_t)port;
+}
+
+static void measure(struct sys *s, unsigned nconn, size_t size,
+		    struct result *res)
+{
+	struct server sv;
+	int status;
+
+	if (s->k->bin)
+		start_external(s, &sv);
+	else
+		start_coreio(s, &sv);
+	generate(sv.port, nconn, size, sv.pid, res);
+	if (s->k->bin)
+		kill(sv.pid, SIGTERM);
+	else
+		close(sv.fd);
+	status = reap(sv.pid, STOP_MS);
+	if (s->k->bin)
+		close(sv.fd);
 	if (status != 0)
 		fprintf(stderr,
 			"echo: warning: server (%s, %u conns) %s (status %d)\n",
-			sys_name[sys], nconn,
+			s->name, nconn,
 			status < 0 ? "did not exit within 5 s, killed"
 				   : "exited with an error",
 			status);
@@ -797,22 +802,22 @@ struct case_res {
 	unsigned conns;
 	size_t size;
 	char name[32];
-	struct bl_series rps[NSYS_MAX], p50[NSYS_MAX], p99[NSYS_MAX], cpu[NSYS_MAX],
-		sutil[NSYS_MAX], gutil[NSYS_MAX], other[NSYS_MAX],
-		idle[NSYS_MAX];
+	struct bl_series rps[NSYS_MAX], p50[NSYS_MAX], p99[NSYS_MAX],
+		cpu[NSYS_MAX], sutil[NSYS_MAX], gutil[NSYS_MAX],
+		other[NSYS_MAX], idle[NSYS_MAX];
 };
 
-static unsigned nsys(void)
+/* The target of the ratio sys[0] / sys[s] at `conns` connections, and its
+ * minimum; NULL when there is none. Only the same coreio server on
+ * io_uring over epoll has one: that is what the backend is for. */
+static const char *target_of(unsigned s, unsigned conns, double *min)
 {
-	return cfg.ref ? NSYS_MAX : BL_NSYS;
-}
+	const struct sys_kind *a = sys[0].k, *b = sys[s].k;
 
-static const char *target_of(unsigned conns, double *min)
-{
-	if (!cfg.targets) {
-		*min = 0;
+	*min = 0;
+	if (s == 0 || a->bin || b->bin || a->backend != CIO_BACKEND_URING ||
+	    b->backend != CIO_BACKEND_EPOLL || a->mode != b->mode)
 		return NULL;
-	}
 	if (conns >= 64) {
 		*min = 1.30;
 		return ">= 1.30";
@@ -821,38 +826,40 @@ static const char *target_of(unsigned conns, double *min)
 		*min = 0.95;
 		return ">= 0.95";
 	}
-	*min = 0;
 	return NULL;
 }
 
 static void run_case(struct case_res *cr)
 {
 	for (unsigned r = 0; r < cfg.runs; r++) {
-		for (unsigned pos = 0; pos < nsys(); pos++) {
-			/* uring and epoll alternate; ref always last */
-			int sys = pos < BL_NSYS ? bl_order(r, (int)pos)
-						: SYS_REF;
+		for (unsigned pos = 0; pos < nsys; pos++) {
+			unsigned s = (pos + r) % nsys;
 			struct result res, again;
-			measure(sys, cr->conns, cr->size, &res);
+			measure(&sys[s], cr->conns, cr->size, &res);
 			/* Shared with a neighbour: once more, and keep the
 			 * quieter of the two (chosen by the neighbour's
 			 * activity, never by the result). */
 			if (res.other_util > OTHER_MAX) {
 				bu.reruns++;
-				measure(sys, cr->conns, cr->size, &again);
+				measure(&sys[s], cr->conns, cr->size, &again);
 				if (again.other_util < res.other_util)
 					res = again;
 			}
-			bl_add(&cr->rps[sys], res.rps);
-			bl_add(&cr->p50[sys], res.p50_us);
-			bl_add(&cr->p99[sys], res.p99_us);
-			bl_add(&cr->cpu[sys], res.srv_cpu_us_per_req);
-			bl_add(&cr->sutil[sys], res.srv_util);
-			bl_add(&cr->gutil[sys], res.gen_util);
-			bl_add(&cr->other[sys], res.other_util);
-			bl_add(&cr->idle[sys], res.idle_util);
+			bl_add(&cr->rps[s], res.rps);
+			bl_add(&cr->p50[s], res.p50_us);
+			bl_add(&cr->p99[s], res.p99_us);
+			bl_add(&cr->cpu[s], res.srv_cpu_us_per_req);
+			bl_add(&cr->sutil[s], res.srv_util);
+			bl_add(&cr->gutil[s], res.gen_util);
+			bl_add(&cr->other[s], res.other_util);
+			bl_add(&cr->idle[s], res.idle_util);
 		}
 	}
+}
+
+static void ratio_name(unsigned s, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", sys[0].name, sys[s].name);
 }
 
 static void report_json(const struct case_res *cr)
@@ -860,109 +867,128 @@ static void report_json(const struct case_res *cr)
 	struct bl_series ratio;
 	struct bu_stats st;
 	const char *tgt;
+	char rname[80];
 	double min;
 
-	for (unsigned s = 0; s < nsys(); s++) {
+	for (unsigned s = 0; s < nsys; s++) {
+		const char *n = sys[s].name;
 		st = bl_stats(&cr->rps[s]);
-		bu_row(cr->name, sys_name[s], "req_per_s", &st, 0, "req/s",
-		       NULL, BU_NO_TARGET);
+		bu_row(cr->name, n, "req_per_s", &st, 0, "req/s", NULL,
+		       BU_NO_TARGET);
 		st = bl_stats(&cr->p50[s]);
-		bu_row(cr->name, sys_name[s], "p50_us", &st, 0, "us", NULL,
+		bu_row(cr->name, n, "p50_us", &st, 0, "us", NULL,
 		       BU_NO_TARGET);
 		st = bl_stats(&cr->p99[s]);
-		bu_row(cr->name, sys_name[s], "p99_us", &st, 0, "us", NULL,
+		bu_row(cr->name, n, "p99_us", &st, 0, "us", NULL,
 		       BU_NO_TARGET);
 		st = bl_stats(&cr->cpu[s]);
-		bu_row(cr->name, sys_name[s], "server_cpu_us_per_req", &st, 0,
-		       "us", NULL, BU_NO_TARGET);
+		bu_row(cr->name, n, "server_cpu_us_per_req", &st, 0, "us",
+		       NULL, BU_NO_TARGET);
 		st = bl_stats(&cr->sutil[s]);
-		bu_row(cr->name, sys_name[s], "server_cpu_util", &st, 0, "%",
-		       NULL, BU_NO_TARGET);
+		bu_row(cr->name, n, "server_cpu_util", &st, 0, "%", NULL,
+		       BU_NO_TARGET);
 		st = bl_stats(&cr->gutil[s]);
-		bu_row(cr->name, sys_name[s], "loadgen_cpu_util", &st, 0, "%",
-		       NULL, BU_NO_TARGET);
+		bu_row(cr->name, n, "loadgen_cpu_util", &st, 0, "%", NULL,
+		       BU_NO_TARGET);
 		st = bl_stats(&cr->other[s]);
-		bu_row(cr->name, sys_name[s], "other_cpu_util", &st, 0, "%",
-		       NULL, BU_NO_TARGET);
+		bu_row(cr->name, n, "other_cpu_util", &st, 0, "%", NULL,
+		       BU_NO_TARGET);
 		st = bl_stats(&cr->idle[s]);
-		bu_row(cr->name, sys_name[s], "idle_cpu_util", &st, 0, "%",
-		       NULL, BU_NO_TARGET);
+		bu_row(cr->name, n, "idle_cpu_util", &st, 0, "%", NULL,
+		       BU_NO_TARGET);
 	}
-	tgt = target_of(cr->conns, &min);
-	ratio = bl_ratios(&cr->rps[BL_URING], &cr->rps[BL_EPOLL]);
-	st = bl_stats(&ratio);
-	bu_row(cr->name, ratio_name, "req_per_s", &st, 0, "ratio", tgt,
-	       tgt ? (st.median >= min ? BU_PASS : BU_MISS) : BU_NO_TARGET);
-	ratio = bl_ratios(&cr->p99[BL_URING], &cr->p99[BL_EPOLL]);
-	st = bl_stats(&ratio);
-	bu_row(cr->name, ratio_name, "p99_us", &st, 0, "ratio", NULL,
-	       BU_NO_TARGET);
-	ratio = bl_ratios(&cr->cpu[BL_URING], &cr->cpu[BL_EPOLL]);
-	st = bl_stats(&ratio);
-	bu_row(cr->name, ratio_name, "server_cpu_us_per_req", &st, 0,
-	       "ratio", NULL, BU_NO_TARGET);
+	for (unsigned s = 1; s < nsys; s++) {
+		ratio_name(s, rname, sizeof(rname));
+		tgt = target_of(s, cr->conns, &min);
+		ratio = bl_ratios(&cr->rps[0], &cr->rps[s]);
+		st = bl_stats(&ratio);
+		bu_row(cr->name, rname, "req_per_s", &st, 0, "ratio", tgt,
+		       tgt ? (st.median >= min ? BU_PASS : BU_MISS)
+			   : BU_NO_TARGET);
+		ratio = bl_ratios(&cr->p99[0], &cr->p99[s]);
+		st = bl_stats(&ratio);
+		bu_row(cr->name, rname, "p99_us", &st, 0, "ratio", NULL,
+		       BU_NO_TARGET);
+		ratio = bl_ratios(&cr->cpu[0], &cr->cpu[s]);
+		st = bl_stats(&ratio);
+		bu_row(cr->name, rname, "server_cpu_us_per_req", &st, 0,
+		       "ratio", NULL, BU_NO_TARGET);
+	}
 }
 
-/* Column labels: the system names, or A and B (with a legend) when the
- * names are too long for the table. */
-static const char *label(int s)
+/* Targets met and missed over the whole run, for the closing line. */
+static struct {
+	unsigned met, total;
+	char missed[256];
+} verdicts;
+
+/* The min..max of the req/s ratio, when there is more than one run. */
+static int range_width(void)
 {
-	if (strlen(sys_name[0]) <= 5 && strlen(sys_name[1]) <= 5)
-		return sys_name[s];
-	return s ? "B" : "A";
+	return cfg.runs > 1 ? 14 : 0;
 }
 
 static void table_header(void)
 {
-	char l[8][32];
+	char rtitle[64];
 
-	if (strcmp(label(0), sys_name[0]))
-		printf("\nA = %s, B = %s\n", sys_name[0], sys_name[1]);
-	snprintf(l[0], sizeof(l[0]), "%s req/s", label(0));
-	snprintf(l[1], sizeof(l[1]), "%s req/s", label(1));
-	snprintf(l[2], sizeof(l[2]), "%s p99", label(0));
-	snprintf(l[3], sizeof(l[3]), "%s p99", label(1));
-	snprintf(l[4], sizeof(l[4]), "%s cpu", label(0));
-	snprintf(l[5], sizeof(l[5]), "%s cpu", label(1));
-	printf("\n%-14s %11s %11s %6s %8s %4s | %9s %9s | %9s %9s | "
-	       "%5s %5s %5s %5s %5s",
-	       "case", l[0], l[1], "ratio", "target", "met", l[2], l[3], l[4],
-	       l[5], "srv%1", "srv%2", "gen%", "oth%", "idle%");
-	if (cfg.ref)
-		printf(" | %11s %9s %8s", "ref req/s", "ref p99", "ref cpu");
-	if (cfg.runs > 1)
-		printf(" | ratio range");
-	printf("\n%-14s %11s %11s %6s %8s %4s | %9s %9s | %9s %9s |\n", "",
-	       "", "", "", "", "", "us", "us", "us/req", "us/req");
+	snprintf(rtitle, sizeof(rtitle), "%s/system", sys[0].name);
+	printf("\n%-14s %-18s %9s %8s %8s %8s %5s %5s %5s %5s | %s\n",
+	       "", "", "", "p50", "p99", "cpu", "", "", "", "", rtitle);
+	printf("%-14s %-18s %9s %8s %8s %8s %5s %5s %5s %5s | %6s%-*s "
+	       "%6s %6s  %s\n",
+	       "case", "system", "req/s", "us", "us", "us/req", "srv%",
+	       "gen%", "oth%", "idle%", "req/s", range_width(), "",
+	       "p99", "cpu", "target");
 }
 
+/* One line per system; the others carry their ratio to the first. */
 static void report_table(const struct case_res *cr)
 {
-	struct bl_series ratio = bl_ratios(&cr->rps[BL_URING],
-					   &cr->rps[BL_EPOLL]);
-	double r = bl_median(&ratio), min;
-	const char *tgt = target_of(cr->conns, &min);
+	for (unsigned s = 0; s < nsys; s++) {
+		struct bl_series rr, rp, rc;
+		struct bu_stats st;
+		const char *tgt;
+		char range[32] = "";
+		double min;
 
-	printf("%-14s %11.0f %11.0f %6.2f %8s %4s | %9.1f %9.1f | %9.2f "
-	       "%9.2f | %5.0f %5.0f %5.0f %5.0f %5.0f",
-	       cr->name, bl_median(&cr->rps[BL_URING]),
-	       bl_median(&cr->rps[BL_EPOLL]), r, tgt ? tgt : "-",
-	       !tgt ? "-" : r >= min ? "yes" : "NO",
-	       bl_median(&cr->p99[BL_URING]), bl_median(&cr->p99[BL_EPOLL]),
-	       bl_median(&cr->cpu[BL_URING]), bl_median(&cr->cpu[BL_EPOLL]),
-	       bl_median(&cr->sutil[BL_URING]),
-	       bl_median(&cr->sutil[BL_EPOLL]),
-	       bl_median(&cr->gutil[BL_URING]), bl_median(&cr->other[BL_URING]),
-	       bl_median(&cr->idle[BL_URING]));
-	if (cfg.ref)
-		printf(" | %11.0f %9.1f %8.2f", bl_median(&cr->rps[SYS_REF]),
-		       bl_median(&cr->p99[SYS_REF]),
-		       bl_median(&cr->cpu[SYS_REF]));
-	if (ratio.n > 1) {
-		struct bu_stats st = bl_stats(&ratio);
-		printf(" | %.2f..%.2f", st.min, st.max);
+		printf("%-14s %-18s %9.0f %8.1f %8.1f %8.2f %5.0f %5.0f %5.0f "
+		       "%5.0f |",
+		       s ? "" : cr->name, sys[s].name, bl_median(&cr->rps[s]),
+		       bl_median(&cr->p50[s]), bl_median(&cr->p99[s]),
+		       bl_median(&cr->cpu[s]), bl_median(&cr->sutil[s]),
+		       bl_median(&cr->gutil[s]), bl_median(&cr->other[s]),
+		       bl_median(&cr->idle[s]));
+		if (s == 0) {
+			printf("\n");
+			continue;
+		}
+		rr = bl_ratios(&cr->rps[0], &cr->rps[s]);
+		rp = bl_ratios(&cr->p99[0], &cr->p99[s]);
+		rc = bl_ratios(&cr->cpu[0], &cr->cpu[s]);
+		st = bl_stats(&rr);
+		if (rr.n > 1)
+			snprintf(range, sizeof(range), " (%.2f..%.2f)", st.min,
+				 st.max);
+		printf(" %6.2f%-*s %6.2f %6.2f", st.median, range_width(),
+		       range, bl_median(&rp), bl_median(&rc));
+		tgt = target_of(s, cr->conns, &min);
+		if (tgt) {
+			bool met = st.median >= min;
+			printf("  %s %s", tgt, met ? "met" : "MISSED");
+			verdicts.total++;
+			if (met) {
+				verdicts.met++;
+			} else {
+				size_t l = strlen(verdicts.missed);
+				snprintf(verdicts.missed + l,
+					 sizeof(verdicts.missed) - l,
+					 "%s%s %.2f", l ? ", " : "", cr->name,
+					 st.median);
+			}
+		}
+		printf("\n");
 	}
-	printf("\n");
 	fflush(stdout);
 }
 
@@ -972,33 +998,45 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: echo [options]\n"
-"TCP echo server on 127.0.0.1, the same coreio code on io_uring and on\n"
-"epoll, driven side by side by a plain-epoll load generator in another\n"
-"process (closed loop: one message in flight per connection). Reports\n"
-"requests/s and p99 latency per backend (medians of --runs), the ratio\n"
-"uring/epoll, and the server's CPU time per request.\n"
+"TCP echo servers on 127.0.0.1 side by side, driven by a plain-epoll load\n"
+"generator in another process (closed loop: one message in flight per\n"
+"connection): the same coreio server on io_uring and on epoll, and the\n"
+"servers of bench/baseline (hand-written epoll, libuv), each on one\n"
+"thread. Reports requests/s, p50/p99 latency and the server's CPU time per\n"
+"request per system (medians of --runs), and the median per-run ratios of\n"
+"the first system to each other one (uring/epoll, uring/baseline,\n"
+"uring/libuv).\n"
 "\n"
 "  -j, --json           one JSON object per line (DESIGN.md section 8)\n"
 "  -q, --quick          smoke run: 0.3 s per case, 0.1 s warm-up, 1 run\n"
-"  -r, --runs N         runs per case and backend, 1..%d (default 3)\n"
+"  -r, --runs N         runs per case and system, 1..%d (default 3); the\n"
+"                       systems take turns at going first\n"
 "  -d, --duration SEC   measured time per run (default 2; '500ms' works)\n"
 "      --warmup SEC     unmeasured time before it (default 0.3)\n"
-"      --conns LIST     connection counts (default 1,64,512)\n"
+"      --conns LIST     connection counts (default 1,16,64,256,512)\n"
 "      --sizes LIST     message sizes in bytes, 8..%d (default 64,4096)\n"
-"      --ref            also measure a plain hand-written epoll server\n"
-"                       (no coreio) as a yardstick\n"
+"      --systems LIST   the systems, in table order; ratios are the first\n"
+"                       over each other (default " DEFAULT_SYSTEMS "):\n"
+"                         uring, epoll    coreio, cio_recv/cio_send\n"
+"                         baseline        baseline-echo --workers 1\n"
+"                         libuv           libuv-echo --workers 1\n"
+"                         uring-stream, epoll-stream   coreio on\n"
+"                                         cio_stream (multishot receive\n"
+"                                         and buffer ring on io_uring)\n"
+"                         uring-stream-1shot   stream, one-shot receive\n"
+"                       baseline-echo and libuv-echo are looked for next\n"
+"                       to this program; one that is missing is skipped.\n"
+"                       Targets (>= 1.30 at >= 64 connections, >= 0.95 at\n"
+"                       1) apply to the same coreio server, io_uring over\n"
+"                       epoll\n"
+"      --columns A,B    the same as --systems A,B\n"
+"      --aa SYSTEM      A/A check of the method: --systems SYSTEM,SYSTEM;\n"
+"                       the ratio should be 1 within the noise\n"
 "      --no-pin         do not pin (default with >= 2 CPUs: server on\n"
 "                       the first allowed CPU, load generator on the\n"
-"                       second)\n"
-"      --columns A,B    the two systems compared (default uring,epoll):\n"
-"                       uring, epoll (cio_recv/cio_send), uring-stream,\n"
-"                       epoll-stream (a cio_stream server: multishot\n"
-"                       receive and buffer ring on io_uring),\n"
-"                       uring-stream-1shot (stream, one-shot receive);\n"
-"                       targets apply to an io_uring vs epoll pair\n"
-"      --aa BACKEND     A/A check of the method: --columns BACKEND,BACKEND;\n"
-"                       the ratio should be 1 within the noise\n"
-"      --nice N         run server and generator at this nice value\n"
+"                       second); baseline-echo and libuv-echo pin their\n"
+"                       worker to the first allowed CPU all the same\n"
+"      --nice N         run servers and generator at this nice value\n"
 "                       (-20..19; below 0 needs privilege)\n"
 "  -h, --help           this text\n"
 "\n"
@@ -1011,47 +1049,67 @@ enum {
 	OPT_WARMUP = 256,
 	OPT_CONNS,
 	OPT_SIZES,
-	OPT_REF,
+	OPT_SYSTEMS,
 	OPT_NO_PIN,
 	OPT_NICE,
 	OPT_AA,
 	OPT_COLUMNS,
 };
 
-static const struct column_kind *column_kind(const char *name, size_t len)
+static const struct sys_kind *sys_kind(const char *name)
 {
 	for (size_t i = 0; i < NKINDS; i++)
-		if (strlen(column_kinds[i].name) == len &&
-		    strncmp(column_kinds[i].name, name, len) == 0)
-			return &column_kinds[i];
+		if (strcmp(sys_kinds[i].name, name) == 0)
+			return &sys_kinds[i];
 	return NULL;
 }
 
-/* "A,B" or, for --aa, "A" twice. Same kinds get -a/-b suffixes. */
-static void set_columns(const char *opt, const char *a, size_t alen,
-			const char *b, size_t blen)
+/* A comma-separated list of system names, `want` of them (0: any number
+ * up to NSYS_MAX). A repeated system gets -a, -b... suffixes, so the
+ * rows of an A/A check stay apart. */
+static void set_systems(const char *opt, const char *list, unsigned want)
 {
-	static char names[2][48];
-	const struct column_kind *k[2] = { column_kind(a, alen),
-					   column_kind(b, blen) };
+	char buf[256], *save = NULL, *tok;
+	unsigned n = 0;
 
-	for (int i = 0; i < 2; i++) {
-		if (!k[i])
-			bu_bad_usage("%s: unknown system '%.*s' (uring, epoll, "
-				     "uring-stream, uring-stream-1shot, "
-				     "epoll-stream)",
-				     opt, (int)(i ? blen : alen), i ? b : a);
-		sys_backend[i] = k[i]->backend;
-		sys_mode[i] = k[i]->mode;
-		snprintf(names[i], sizeof(names[i]), "%s%s", k[i]->name,
-			 k[0] == k[1] ? (i ? "-b" : "-a") : "");
-		sys_name[i] = names[i];
+	if (strlen(list) >= sizeof(buf))
+		bu_bad_usage("%s: list too long", opt);
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		const struct sys_kind *k = sys_kind(tok);
+		if (!k)
+			bu_bad_usage("%s: unknown system '%s' (uring, epoll, "
+				     "baseline, libuv, uring-stream, "
+				     "uring-stream-1shot, epoll-stream)",
+				     opt, tok);
+		if (n == NSYS_MAX)
+			bu_bad_usage("%s: at most %d systems", opt, NSYS_MAX);
+		memset(&sys[n], 0, sizeof(sys[n]));
+		sys[n++].k = k;
 	}
-	snprintf(ratio_name, sizeof(ratio_name), "%s/%s", sys_name[0],
-		 sys_name[1]);
-	cfg.targets = k[0]->backend == CIO_BACKEND_URING &&
-		      k[1]->backend == CIO_BACKEND_EPOLL &&
-		      k[0]->mode == k[1]->mode;
+	if (!n || (want && n != want))
+		bu_bad_usage("%s: expected %s, got '%s'", opt,
+			     want == 2 ? "two systems A,B"
+				       : "a list of systems",
+			     list);
+	nsys = n;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned nth = 0, count = 0;
+		for (unsigned j = 0; j < n; j++) {
+			if (sys[j].k != sys[i].k)
+				continue;
+			count++;
+			if (j < i)
+				nth++;
+		}
+		if (count > 1)
+			snprintf(sys[i].name, sizeof(sys[i].name), "%s-%c",
+				 sys[i].k->name, 'a' + (int)nth);
+		else
+			snprintf(sys[i].name, sizeof(sys[i].name), "%s",
+				 sys[i].k->name);
+	}
 }
 
 static void parse_args(int argc, char **argv)
@@ -1064,7 +1122,7 @@ static void parse_args(int argc, char **argv)
 		{ "warmup", required_argument, NULL, OPT_WARMUP },
 		{ "conns", required_argument, NULL, OPT_CONNS },
 		{ "sizes", required_argument, NULL, OPT_SIZES },
-		{ "ref", no_argument, NULL, OPT_REF },
+		{ "systems", required_argument, NULL, OPT_SYSTEMS },
 		{ "no-pin", no_argument, NULL, OPT_NO_PIN },
 		{ "nice", required_argument, NULL, OPT_NICE },
 		{ "aa", required_argument, NULL, OPT_AA },
@@ -1072,16 +1130,18 @@ static void parse_args(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const unsigned long def_conns[] = { 1, 16, 64, 256, 512 };
 	double duration = -1, warmup = -1;
+	char pair[80];
 	long runs = -1;
 	int c;
 
 	cfg.pin = true;
-	cfg.targets = true;
-	cfg.nconns = 3;
-	cfg.conns[0] = 1, cfg.conns[1] = 64, cfg.conns[2] = 512;
+	cfg.nconns = sizeof(def_conns) / sizeof(def_conns[0]);
+	memcpy(cfg.conns, def_conns, sizeof(def_conns));
 	cfg.nsizes = 2;
 	cfg.sizes[0] = 64, cfg.sizes[1] = 4096;
+	set_systems("--systems", DEFAULT_SYSTEMS, 0);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":jqr:d:h", longopts, NULL)) !=
 	       -1) {
@@ -1113,31 +1173,23 @@ static void parse_args(int argc, char **argv)
 						   cfg.sizes, MAX_CASES, 8,
 						   SRV_BUF);
 			break;
-		case OPT_REF:
-			cfg.ref = true;
+		case OPT_SYSTEMS:
+			set_systems("--systems", optarg, 0);
+			break;
+		case OPT_COLUMNS:
+			set_systems("--columns", optarg, 2);
+			break;
+		case OPT_AA:
+			if (strchr(optarg, ',') || !sys_kind(optarg))
+				bu_bad_usage("--aa: expected one system, got "
+					     "'%s'",
+					     optarg);
+			snprintf(pair, sizeof(pair), "%s,%s", optarg, optarg);
+			set_systems("--aa", pair, 2);
 			break;
 		case OPT_NO_PIN:
 			cfg.pin = false;
 			break;
-		case OPT_AA:
-			if (strcmp(optarg, "uring") && strcmp(optarg, "epoll"))
-				bu_bad_usage("--aa: expected uring or epoll, "
-					     "got '%s'",
-					     optarg);
-			set_columns("--aa", optarg, strlen(optarg), optarg,
-				    strlen(optarg));
-			break;
-		case OPT_COLUMNS: {
-			const char *comma = strchr(optarg, ',');
-			if (!comma || strchr(comma + 1, ','))
-				bu_bad_usage("--columns: expected two systems "
-					     "A,B, got '%s'",
-					     optarg);
-			set_columns("--columns", optarg,
-				    (size_t)(comma - optarg), comma + 1,
-				    strlen(comma + 1));
-			break;
-		}
 		case OPT_NICE: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -1167,6 +1219,42 @@ static void parse_args(int argc, char **argv)
 	cfg.warmup = warmup >= 0 ? warmup : cfg.quick ? 0.1 : 0.3;
 }
 
+/* Find the external servers next to this program; drop, with a note,
+ * those that are not there (not built, or built elsewhere). */
+static void find_servers(const char *argv0)
+{
+	char self[PATH_MAX], *dir;
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	unsigned kept = 0;
+
+	if (len > 0) {
+		self[len] = '\0';
+	} else {
+		snprintf(self, sizeof(self), "%s", argv0);
+	}
+	dir = dirname(self);
+	for (unsigned s = 0; s < nsys; s++) {
+		if (sys[s].k->bin) {
+			snprintf(sys[s].path, sizeof(sys[s].path), "%s/%s",
+				 dir, sys[s].k->bin);
+			if (access(sys[s].path, X_OK) != 0) {
+				fprintf(stderr,
+					"echo: note: skipping %s: %s: %s "
+					"(make builds it)\n",
+					sys[s].name, sys[s].path,
+					strerror(errno));
+				continue;
+			}
+		}
+		sys[kept++] = sys[s];
+	}
+	nsys = kept;
+	if (!nsys) {
+		fprintf(stderr, "echo: no system left to measure\n");
+		exit(1);
+	}
+}
+
 /* Raise the soft descriptor limit to the hard one; returns the limit. */
 static rlim_t raise_nofile(void)
 {
@@ -1193,6 +1281,7 @@ int main(int argc, char **argv)
 
 	bu.prog = "echo";
 	parse_args(argc, argv);
+	find_servers(argv[0]);
 	for (unsigned i = 0; i < cfg.nconns; i++)
 		if (cfg.conns[i] > maxconn)
 			maxconn = (unsigned)cfg.conns[i];
@@ -1235,9 +1324,12 @@ int main(int argc, char **argv)
 
 	if (!bu.json) {
 		printf("echo: %u runs x %.2f s (+%.2f s warm-up) per case and "
-		       "backend; medians, ratio = median of per-run "
-		       "%s\n",
-		       cfg.runs, cfg.duration, cfg.warmup, ratio_name);
+		       "system, their order rotating; medians; ratios = median "
+		       "of per-run %s/system\nsystems:",
+		       cfg.runs, cfg.duration, cfg.warmup, sys[0].name);
+		for (unsigned s = 0; s < nsys; s++)
+			printf("%s %s", s ? "," : "", sys[s].name);
+		printf("\n");
 		if (cfg.srv_cpu >= 0)
 			printf("server pinned to CPU %d, load generator to "
 			       "CPU %d\n",
@@ -1254,15 +1346,26 @@ int main(int argc, char **argv)
 			report_table(&cases[i]);
 	}
 
-	if (!bu.json)
-		printf("\ncpu = server CPU time per request; srv%%1/srv%%2 = "
-		       "server CPU use (%s/%s runs); gen%%, oth%% "
-		       "(other processes) and idle%% of the two CPUs in the "
-		       "%s runs; 100%% = one CPU.\nA run with oth%% > "
-		       "%.0f is run once more and the quieter kept.\n\n",
-		       sys_name[0], sys_name[1], sys_name[0], OTHER_MAX);
-	for (unsigned s = 0; s < nsys(); s++)
-		bu_text_row("env", sys_name[s], "backend", env_backend[s]);
+	if (!bu.json) {
+		printf("\ncpu = server CPU time per request; srv%% = server "
+		       "CPU use; gen%% = load generator, oth%% = other "
+		       "processes, idle%% = idle time of the two CPUs during "
+		       "that system's runs; 100%% = one CPU.\nRatios are %s "
+		       "over the system of the line: above 1 is better for "
+		       "req/s, below 1 for p99 and cpu. A run with oth%% > "
+		       "%.0f is run once more and the quieter kept.\n",
+		       sys[0].name, OTHER_MAX);
+		if (verdicts.total)
+			printf("target (%s req/s >= 1.30 at >= 64 connections,"
+			       " >= 0.95 at 1): met in %u of %u cases%s%s\n",
+			       "io_uring/epoll", verdicts.met, verdicts.total,
+			       verdicts.met < verdicts.total ? "; MISSED: "
+							     : "",
+			       verdicts.missed);
+		printf("\n");
+	}
+	for (unsigned s = 0; s < nsys; s++)
+		bu_text_row("env", sys[s].name, "backend", sys[s].env);
 	if (cfg.srv_cpu >= 0)
 		snprintf(text, sizeof(text), "server CPU %d, generator CPU %d",
 			 cfg.srv_cpu, cfg.gen_cpu);

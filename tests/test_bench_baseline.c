@@ -1,11 +1,13 @@
 /* The "no runtime" baselines of the benchmarks (bench/baseline/):
- * baseline-echo and baseline-http, hand-written epoll servers, run as
- * children with --port 0 --workers 2. They use no coreio at all, so
- * neither does this suite: plain sockets, poll and threads.
+ * baseline-echo and baseline-http, hand-written epoll servers, and
+ * libuv-echo, the same echo server on libuv, run as children with
+ * --port 0 --workers 2. They use no coreio at all, so neither does this
+ * suite: plain sockets, poll and threads.
  *
- * Echo: 16 connections at once, each sending 100 KiB in writes of random
- * sizes while reading back, so the server meets full socket buffers
- * (EPOLLOUT) and partial reads; every byte must come back, in order.
+ * Echo (both servers): 16 connections at once, each sending 100 KiB in
+ * writes of random sizes while reading back, so the server meets full
+ * socket buffers (EPOLLOUT, libuv's write queue) and partial reads; every
+ * byte must come back, in order.
  * HTTP: curl, three requests pipelined in one write, and 100 keep-alive
  * requests from python's http.client on one connection.
  * Both end with SIGTERM, which must give exit status 0. */
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #define ECHO TH_BUILD_DIR "/bench/baseline-echo"
+#define UV_ECHO TH_BUILD_DIR "/bench/libuv-echo"
 #define HTTP TH_BUILD_DIR "/bench/baseline-http"
 #define WAIT_MS 10000
 #define NCONN 16
@@ -173,13 +176,13 @@ static void *echo_conn(void *arg)
 	return NULL;
 }
 
-Test(bench_baseline, echo)
+static void echo_check(const char *bin)
 {
 	struct server s;
 	struct echo_job jobs[NCONN];
 	pthread_t th[NCONN];
 
-	server_start(&s, ECHO);
+	server_start(&s, bin);
 	for (unsigned i = 0; i < NCONN; i++) {
 		jobs[i] = (struct echo_job){ .port = s.port, .seed = i + 1 };
 		cr_assert_eq(pthread_create(&th[i], NULL, echo_conn, &jobs[i]),
@@ -191,6 +194,16 @@ Test(bench_baseline, echo)
 				 jobs[i].err);
 	}
 	server_stop(&s);
+}
+
+Test(bench_baseline, echo)
+{
+	echo_check(ECHO);
+}
+
+Test(bench_baseline, libuv_echo)
+{
+	echo_check(UV_ECHO);
 }
 
 /* -- http ------------------------------------------------------------------ */

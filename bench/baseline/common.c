@@ -1,8 +1,9 @@
-/* What baseline-echo and baseline-http share: options, one SO_REUSEPORT
- * listening socket per worker, pinned worker threads each running its own
- * level-triggered epoll loop, and the signal wait that ends the process.
- * Each server only says what to do with a new connection and with an
- * event on one (struct bl_ops). */
+/* What the baseline servers share: options, one SO_REUSEPORT listening
+ * socket per worker, pinned worker threads, and the signal wait that ends
+ * the process (bl_serve). The epoll servers also share their worker loop,
+ * a level-triggered epoll set per worker (bl_main): each only says what
+ * to do with a new connection and with an event on one (struct bl_ops).
+ * libuv-echo brings its own loop and uses bl_serve alone. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,17 +22,11 @@
 
 #define MAX_EVENTS 256
 
-struct worker {
-	int lfd, cpu;
-	pthread_t th;
-	const struct bl_ops *ops;
-};
-
 /* Marks the listening socket in epoll_data (connections point to theirs). */
 static char listen_tag;
 
 /* The process ends with exit(0) from the signal wait while workers still
- * hold connections that only their epoll sets point to: LeakSanitizer
+ * hold connections that only their event loops point to: LeakSanitizer
  * (in sanitizer builds) would report each as a leak and fail the exit
  * status. Nothing here outlives the process, so it is turned off. */
 int __lsan_is_turned_off(void);
@@ -59,12 +54,37 @@ static void accept_all(const struct bl_ops *ops, int ep, int lfd)
 	}
 }
 
-static void *worker_main(void *arg)
+static void *epoll_worker(struct bl_worker *w)
 {
-	struct worker *w = arg;
+	const struct bl_ops *ops = w->arg;
 	struct epoll_event evs[MAX_EVENTS];
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &listen_tag };
 	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, w->lfd, &e) < 0)
+		bl_die("epoll");
+	for (;;) {
+		int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == &listen_tag)
+				accept_all(ops, ep, w->lfd);
+			else
+				ops->event(ep, evs[i].data.ptr);
+		}
+	}
+	return NULL;
+}
+
+int bl_main(int argc, char **argv, const struct bl_ops *ops)
+{
+	bl_serve(argc, argv, epoll_worker, ops);
+}
+
+/* Pin first, so that everything the loop allocates is touched from its
+ * CPU. */
+static void *worker_start(void *arg)
+{
+	struct bl_worker *w = arg;
 
 	if (w->cpu >= 0) {
 		cpu_set_t set;
@@ -73,18 +93,7 @@ static void *worker_main(void *arg)
 		/* Best effort: in a restricted cpuset it may fail; run anyway. */
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, w->lfd, &e) < 0)
-		bl_die("epoll");
-	for (;;) {
-		int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &listen_tag)
-				accept_all(w->ops, ep, w->lfd);
-			else
-				w->ops->event(ep, evs[i].data.ptr);
-		}
-	}
-	return NULL;
+	return w->run(w);
 }
 
 static void usage(const char *prog)
@@ -130,7 +139,8 @@ static int pick_cpu(const cpu_set_t *cpus, long i)
 	return -1;
 }
 
-int bl_main(int argc, char **argv, const struct bl_ops *ops)
+void bl_serve(int argc, char **argv, void *(*run)(struct bl_worker *w),
+	      const void *arg)
 {
 	const char *host = "127.0.0.1";
 	long port = 0, nw = 0;
@@ -160,14 +170,14 @@ int bl_main(int argc, char **argv, const struct bl_ops *ops)
 	}
 	if (getaddrinfo(host, NULL, &hints, &ai) != 0) {
 		fprintf(stderr, "%s: bad host '%s'\n", argv[0], host);
-		return 2;
+		exit(2);
 	}
 	/* One worker per CPU we may run on, each pinned to the next one. */
 	if (sched_getaffinity(0, sizeof(cpus), &cpus) < 0)
 		CPU_ZERO(&cpus);
 	if (nw == 0)
 		nw = CPU_COUNT(&cpus) > 0 ? CPU_COUNT(&cpus) : 1;
-	struct worker *ws = calloc((size_t)nw, sizeof(*ws));
+	struct bl_worker *ws = calloc((size_t)nw, sizeof(*ws));
 	if (!ws)
 		bl_die("calloc");
 	/* Worker 0 binds first so that port 0 becomes a real port, which the
@@ -183,7 +193,8 @@ int bl_main(int argc, char **argv, const struct bl_ops *ops)
 				: ((struct sockaddr_in *)&ss)->sin_port);
 		}
 		ws[i].cpu = pick_cpu(&cpus, i);
-		ws[i].ops = ops;
+		ws[i].arg = arg;
+		ws[i].run = run;
 	}
 	/* Signals reach only the main thread (workers inherit the block),
 	 * which waits for them: no handler runs inside the loops. */
@@ -192,7 +203,7 @@ int bl_main(int argc, char **argv, const struct bl_ops *ops)
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	for (long i = 0; i < nw; i++)
-		if (pthread_create(&ws[i].th, NULL, worker_main, &ws[i]) != 0)
+		if (pthread_create(&ws[i].th, NULL, worker_start, &ws[i]) != 0)
 			bl_die("pthread_create");
 	printf(ai->ai_family == AF_INET6 ? "listening on [%s]:%ld\n"
 					 : "listening on %s:%ld\n", host, port);
