@@ -51,15 +51,16 @@ TestSuite(app_flags, .timeout = 120, .fini = cleanup);
 
 /* -- country codes, in process --------------------------------------------- */
 
-static size_t expand(struct fl_ccset *s, size_t limit, char (*out)[3])
+static size_t expand(struct fl_ccset *s, size_t limit,
+		     char (*out)[FL_CC_SIZE])
 {
 	return fl_ccset_sorted(s, limit, out);
 }
 
 Test(app_flags, cc_expansion)
 {
-	static char out[FL_ALL_CODES][3];
-	struct fl_ccset s;
+	static char out[FL_ALL_CODES][FL_CC_SIZE];
+	static struct fl_ccset s;
 
 	memset(&s, 0, sizeof(s));
 	cr_assert(fl_ccset_add_arg(&s, "br"));
@@ -73,7 +74,19 @@ Test(app_flags, cc_expansion)
 	cr_assert_str_eq(out[27], "ZZ");
 	cr_assert_eq(expand(&s, 2, out), 2);
 
-	const char *bad[] = { "", "A1", "ABC", "1", "-", "\xC3\xA9", "a b" };
+	/* Three letters: the codes flags-server generates past ZZ, sorted
+	 * after every two-letter code. */
+	cr_assert(fl_ccset_add_arg(&s, "abc"));
+	cr_assert(fl_ccset_add_arg(&s, "ZZZ"));
+	cr_assert(fl_ccset_add_arg(&s, "AAA"));
+	cr_assert_eq(expand(&s, 0, out), 31);
+	cr_assert_str_eq(out[27], "ZZ");
+	cr_assert_str_eq(out[28], "AAA");
+	cr_assert_str_eq(out[29], "ABC");
+	cr_assert_str_eq(out[30], "ZZZ");
+
+	const char *bad[] = { "", "A1", "ABCD", "AB1", "1", "-", "\xC3\xA9",
+			      "a b", "a\xC3\xA9" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert(!fl_ccset_add_arg(&s, bad[i]), "'%s'", bad[i]);
 
@@ -84,7 +97,7 @@ Test(app_flags, cc_expansion)
 	cr_assert_str_eq(out[77], "CZ");
 	memset(&s, 0, sizeof(s));
 	cr_assert(fl_ccset_add_range(&s, "a..z"));
-	cr_assert_eq(expand(&s, 0, out), FL_ALL_CODES);
+	cr_assert_eq(expand(&s, 0, out), FL_CODES2);
 	memset(&s, 0, sizeof(s));
 	cr_assert(fl_ccset_add_range(&s, "q"));
 	cr_assert_eq(expand(&s, 0, out), 26);
@@ -103,9 +116,10 @@ Test(app_flags, cc_expansion)
 		cr_assert_str_eq(out[i], fl_iso_codes[i]);
 	cr_assert_eq(fl_pop20_count, 20);
 
-	/* --generate order: ISO first, then the rest; all 676 distinct. */
-	struct fl_ccset seen;
-	char cc[3];
+	/* --generate order: ISO first, then the other two-letter codes,
+	 * then AAA to ZZZ; all distinct. */
+	static struct fl_ccset seen;
+	char cc[FL_CC_SIZE];
 	memset(&seen, 0, sizeof(seen));
 	fl_generate_code(0, cc);
 	cr_assert_str_eq(cc, "AD");
@@ -113,11 +127,60 @@ Test(app_flags, cc_expansion)
 	cr_assert_str_eq(cc, "ZW");
 	fl_generate_code(249, cc);
 	cr_assert_str_eq(cc, "AA");
+	fl_generate_code(FL_CODES2 - 1, cc);
+	cr_assert_str_eq(cc, "ZZ");
+	fl_generate_code(FL_CODES2, cc);
+	cr_assert_str_eq(cc, "AAA");
+	fl_generate_code(999, cc);
+	cr_assert_str_eq(cc, "AML");
+	fl_generate_code(FL_ALL_CODES - 1, cc);
+	cr_assert_str_eq(cc, "ZZZ");
 	for (size_t i = 0; i < FL_ALL_CODES; i++) {
 		fl_generate_code(i, cc);
-		cr_assert(fl_ccset_add_arg(&seen, cc));
+		cr_assert(!seen.has[code_index(cc)], "%s twice", cc);
+		cr_assert(fl_ccset_add_arg(&seen, cc), "%s", cc);
 	}
 	cr_assert_eq(expand(&seen, 0, out), FL_ALL_CODES);
+}
+
+/* flags -g N is the set of the first N codes flags-server --generate N
+ * writes, whatever N. */
+Test(app_flags, generated_selection_is_the_generate_order)
+{
+	static struct fl_ccset got, want;
+	static char out[FL_ALL_CODES][FL_CC_SIZE];
+	const size_t ns[] = { 0, 1, 20, 248, 249, 250, 675, 676, 677, 1000,
+			      FL_ALL_CODES - 1, FL_ALL_CODES };
+	char cc[FL_CC_SIZE];
+
+	for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+		memset(&got, 0, sizeof(got));
+		memset(&want, 0, sizeof(want));
+		fl_ccset_add_generated(&got, ns[k]);
+		for (size_t i = 0; i < ns[k]; i++) {
+			fl_generate_code(i, cc);
+			cr_assert(fl_ccset_add_arg(&want, cc));
+		}
+		cr_assert(memcmp(&got, &want, sizeof(got)) == 0, "n = %zu",
+			  ns[k]);
+		cr_assert_eq(expand(&got, 0, out), ns[k]);
+	}
+	/* It adds to what is there: a code already in stays in once. */
+	memset(&got, 0, sizeof(got));
+	cr_assert(fl_ccset_add_arg(&got, "ZZZ"));
+	cr_assert(fl_ccset_add_arg(&got, "AD"));
+	fl_ccset_add_generated(&got, 3); /* AD AE AF */
+	cr_assert_eq(expand(&got, 0, out), 4);
+	cr_assert_str_eq(out[2], "AF");
+	cr_assert_str_eq(out[3], "ZZZ");
+	/* 1000: every two-letter code and AAA to AML, as the benchmark
+	 * asks for. */
+	memset(&got, 0, sizeof(got));
+	fl_ccset_add_generated(&got, 1000);
+	cr_assert_eq(expand(&got, 0, out), 1000);
+	cr_assert_str_eq(out[0], "AA");
+	cr_assert_str_eq(out[FL_CODES2], "AAA");
+	cr_assert_str_eq(out[999], "AML");
 }
 
 /* -- the fake GIFs, decoded here ------------------------------------------- */
@@ -197,7 +260,7 @@ Test(app_flags, gifs_decode_and_differ)
 	static uint8_t gif[FL_GIF_MAX], prev[FL_GIF_MAX];
 	size_t prev_len = 0;
 	unsigned w, h;
-	char cc[3];
+	char cc[FL_CC_SIZE];
 
 	for (size_t i = 0; i < FL_ALL_CODES; i++) {
 		fl_generate_code(i, cc);
@@ -498,18 +561,20 @@ static char *slurp(const char *path, size_t *len)
 	return b;
 }
 
-static void lower(const char *cc, char out[3])
+static void lower(const char *cc, char out[FL_CC_SIZE])
 {
-	out[0] = (char)(cc[0] | 0x20);
-	out[1] = (char)(cc[1] | 0x20);
-	out[2] = '\0';
+	size_t k = 0;
+
+	for (; cc[k] && k < FL_CC_SIZE - 1; k++)
+		out[k] = (char)(cc[k] | 0x20);
+	out[k] = '\0';
 }
 
 /* OUTDIR/<cc>.gif is SITE/flags/<cc>/<cc>.gif, byte for byte. */
 static void assert_same_flag(const char *site, const char *outdir,
 			     const char *cc)
 {
-	char a[256], b[256], lc[3];
+	char a[256], b[256], lc[FL_CC_SIZE];
 	size_t la, lb;
 
 	lower(cc, lc);
@@ -546,7 +611,7 @@ static const char *base_url(unsigned port)
 }
 
 /* The first n codes of --generate's order. */
-static void first_codes(size_t n, char (*cc)[3])
+static void first_codes(size_t n, char (*cc)[FL_CC_SIZE])
 {
 	for (size_t i = 0; i < n; i++)
 		fl_generate_code(i, cc[i]);
@@ -558,7 +623,7 @@ Test(app_flags, all_ok_both_save_modes)
 {
 	const char *modes[] = { "uring", "executor" };
 	struct server s;
-	char cc[20][3], outdir[2][128];
+	char cc[20][FL_CC_SIZE], outdir[2][128];
 
 	server_start(&s, (const char *[]){ "--generate", "20", NULL });
 	first_codes(20, cc);
@@ -594,6 +659,65 @@ Test(app_flags, all_ok_both_save_modes)
 	cr_assert_eq(st.requests, 40);
 	cr_assert_eq(st.errors, 0);
 	cr_assert_leq(st.max_concurrent, 5);
+	server_stop(&s, SIGTERM);
+}
+
+/* -g N against flags-server --generate N: exactly the files it wrote,
+ * past the 676 two-letter codes; three-letter codes by name too. */
+Test(app_flags, generated_flags_past_the_two_letter_codes)
+{
+	struct server s;
+	char out[128], cc[FL_CC_SIZE];
+
+	server_start(&s, (const char *[]){ "--generate", "1000", NULL });
+	snprintf(out, sizeof(out), "%s/dl", tmpdir());
+	struct run r = FLAGS_RUN("-s", base_url(s.port), "-o", out, "-g",
+				 "1000", "-c", "20");
+	cr_assert(EXITED_WITH(r.status, 0), "%d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "Searching for 1000 flags: from AA to AML\n"
+				"20 concurrent connections will be used.\n"),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "--------------------\n1000 flags "
+				"downloaded.\nElapsed time: "),
+		  "%s", r.out);
+	cr_assert_eq(count_files(out), 1000);
+	for (size_t i = 0; i < 1000; i++) {
+		fl_generate_code(i, cc);
+		assert_same_flag(s.dir, out, cc);
+	}
+	run_free(&r);
+	struct stats st = server_stats(&s, true);
+	cr_assert_eq(st.requests, 1000);
+	cr_assert_eq(st.errors, 0);
+	cr_assert_leq(st.max_concurrent, 20);
+
+	/* One more than the server has: the next code, AMM, is missing. */
+	r = FLAGS_RUN("-s", base_url(s.port), "-o", out, "--generated",
+		      "1001", "-c", "50", "--save", "executor");
+	cr_assert(EXITED_WITH(r.status, 0), "%d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "\n1000 flags downloaded.\n1 not found.\n"),
+		  "%s", r.out);
+	run_free(&r);
+
+	/* -m after -g: the codes are sorted first. */
+	r = FLAGS_RUN("-s", base_url(s.port), "-o", out, "-g", "1000", "-m",
+		      "3");
+	cr_assert(EXITED_WITH(r.status, 0), "%d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "Searching for 3 flags: AA, AB, AC\n"), "%s",
+		  r.out);
+	run_free(&r);
+
+	r = FLAGS_RUN("-s", base_url(s.port), "-o", out, "-v", "aml", "AAA",
+		      "ZZZ", "AD");
+	cr_assert(EXITED_WITH(r.status, 0), "%d: %s", r.status, r.err);
+	cr_assert(strstr(r.out, "Searching for 4 flags: AD, AAA, AML, ZZZ\n"),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "\nAML ok\n") && strstr(r.out, "\nAAA ok\n") &&
+			  strstr(r.out, "\nZZZ not found\n"),
+		  "%s", r.out);
+	cr_assert(strstr(r.out, "\n3 flags downloaded.\n1 not found.\n"),
+		  "%s", r.out);
+	run_free(&r);
 	server_stop(&s, SIGTERM);
 }
 
@@ -828,7 +952,7 @@ static void interrupt_run(const struct server *s, const char *save)
 	cr_assert(done >= 1 && done < 20 && total == 20, "%u/%u", done, total);
 	cr_assert(strstr(o, "--------------------\n"), "%s", o);
 	for (size_t i = 0; i < 20; i++) {
-		char cc[3], lc[3], p[256];
+		char cc[FL_CC_SIZE], lc[FL_CC_SIZE], p[256];
 		fl_generate_code(i, cc);
 		lower(cc, lc);
 		snprintf(p, sizeof(p), "%s/%s.gif", out, lc);
@@ -939,7 +1063,7 @@ Test(app_flags, download_from_nginx)
 		  "%s", r.out);
 	cr_assert_eq(count_files(out), 40);
 	for (size_t i = 0; i < 40; i++) {
-		char cc[3];
+		char cc[FL_CC_SIZE];
 		fl_generate_code(i, cc);
 		assert_same_flag(path, out, cc);
 	}
@@ -956,7 +1080,16 @@ Test(app_flags, usage_errors)
 {
 	const char *const *bad[] = {
 		(const char *const[]){ "A1", NULL },
-		(const char *const[]){ "ABC", NULL },
+		(const char *const[]){ "ABCD", NULL },
+		(const char *const[]){ "-g", "0", NULL },
+		(const char *const[]){ "-g", "18253", NULL },
+		(const char *const[]){ "--generated", "x", NULL },
+		(const char *const[]){ "-g", "5x", NULL },
+		(const char *const[]){ "-g", "-1", NULL },
+		(const char *const[]){ "-g", NULL },
+		(const char *const[]){ "-g", "5", "AD", NULL },
+		(const char *const[]){ "-a", "-g", "5", NULL },
+		(const char *const[]){ "-g", "5", "-e", "A", NULL },
 		(const char *const[]){ "-c", "0", NULL },
 		(const char *const[]){ "-c", "1001", NULL },
 		(const char *const[]){ "-c", "5x", NULL },
@@ -997,10 +1130,19 @@ Test(app_flags, usage_errors)
 	r = FLAGS_RUN("A1");
 	cr_assert(strstr(r.err, "bad country code 'A1'"), "%s", r.err);
 	run_free(&r);
+	r = FLAGS_RUN("--generated", "0");
+	cr_assert(strstr(r.err, "bad --generated '0' (1 to 18252)"), "%s",
+		  r.err);
+	run_free(&r);
+	r = FLAGS_RUN("-g", "3", "AD");
+	cr_assert(strstr(r.err, "give codes, -a, -e or -g, not several"),
+		  "%s", r.err);
+	run_free(&r);
 
 	r = FLAGS_RUN("--help");
 	cr_assert(EXITED_WITH(r.status, 0));
 	cr_assert(strstr(r.out, "Usage: flags"), "%s", r.out);
+	cr_assert(strstr(r.out, "  -g, --generated N "), "%s", r.out);
 	run_free(&r);
 
 	/* OUTDIR that cannot be made: a failure, not a usage error. */
@@ -1018,7 +1160,8 @@ Test(app_flags, server_usage_errors)
 		{ "--error-rate", "-0.1" }, { "--delay", "x" },
 		{ "--delay", "2..1" }, { "--delay", "1..x" },
 		{ "--shards", "0" }, { "--generate", "0" },
-		{ "--generate", "677" }, { "--seed", "-3" },
+		{ "--generate", "18253" }, { "--generate", "1k" },
+		{ "--seed", "-3" },
 		{ "--bogus" }, { "extra" }, { "--dir", "/nonexistent/x" },
 	};
 

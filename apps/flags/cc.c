@@ -1,5 +1,6 @@
 /* flags — country codes: the lists, and flags2_common.expand_cc_args()
- * (positional codes, -a, -e, the limit) over a 26 x 26 bitmap. */
+ * (positional codes, -a, -e, -g, the limit) over a bitmap of every two-
+ * and three-letter code. */
 #include <string.h>
 
 #include "flags.h"
@@ -51,54 +52,78 @@ static int letter(char c)
 	return -1;
 }
 
-static size_t code_index(const char *cc)
+/* Bitmap index: the two-letter codes first, then the three-letter ones,
+ * each block in alphabetical order, so that index order is the sorted
+ * order of fl_ccset_sorted(). -1 when cc is not two or three letters. */
+static long code_index(const char *cc)
 {
-	return (size_t)letter(cc[0]) * 26 + (size_t)letter(cc[1]);
+	size_t len = strlen(cc);
+	long i = 0;
+
+	if (len != 2 && len != 3)
+		return -1;
+	for (size_t k = 0; k < len; k++) {
+		if (letter(cc[k]) < 0)
+			return -1;
+		i = i * 26 + letter(cc[k]);
+	}
+	return len == 2 ? i : FL_CODES2 + i;
 }
 
-static void index_code(size_t i, char out[3])
+static void index_code(size_t i, char out[FL_CC_SIZE])
 {
-	out[0] = (char)('A' + i / 26);
-	out[1] = (char)('A' + i % 26);
-	out[2] = '\0';
+	size_t k = 0;
+
+	if (i >= FL_CODES2) {
+		i -= FL_CODES2;
+		out[k++] = (char)('A' + i / (26 * 26));
+		i %= 26 * 26;
+	}
+	out[k++] = (char)('A' + i / 26);
+	out[k++] = (char)('A' + i % 26);
+	out[k] = '\0';
 }
 
-void fl_generate_code(size_t n, char out[3])
+void fl_generate_code(size_t n, char out[FL_CC_SIZE])
 {
-	struct fl_ccset iso = { { false } };
-	size_t k = fl_iso_count;
+	size_t k = fl_iso_count, iso = 0;
 
 	if (n < fl_iso_count) {
 		memcpy(out, fl_iso_codes[n], 3);
 		return;
 	}
-	/* The non-ISO codes in order; n stays small, so a scan is fine. */
-	fl_ccset_add_list(&iso, fl_iso_codes, fl_iso_count);
-	for (size_t i = 0; i < FL_ALL_CODES; i++) {
-		if (iso.has[i])
+	if (n >= FL_CODES2) {
+		index_code(n < FL_ALL_CODES ? n : FL_ALL_CODES - 1, out);
+		return;
+	}
+	/* The two-letter codes that are not ISO's, in order: walk both
+	 * sorted lists side by side. */
+	for (size_t i = 0; i < FL_CODES2; i++) {
+		if (iso < fl_iso_count &&
+		    (size_t)code_index(fl_iso_codes[iso]) == i) {
+			iso++;
 			continue;
+		}
 		if (k++ == n) {
 			index_code(i, out);
 			return;
 		}
 	}
-	index_code(FL_ALL_CODES - 1, out); /* n out of range: ZZ */
 }
 
 bool fl_ccset_add_arg(struct fl_ccset *s, const char *arg)
 {
-	size_t len = strlen(arg);
+	long i;
 
-	if (len == 1 && letter(arg[0]) >= 0) {
+	if (strlen(arg) == 1 && letter(arg[0]) >= 0) {
 		for (int b = 0; b < 26; b++)
 			s->has[letter(arg[0]) * 26 + b] = true;
 		return true;
 	}
-	if (len == 2 && letter(arg[0]) >= 0 && letter(arg[1]) >= 0) {
-		s->has[code_index(arg)] = true;
-		return true;
-	}
-	return false;
+	if ((i = code_index(arg)) < 0)
+		return false;
+	s->has[i] = true;
+	return true;
 }
 
 bool fl_ccset_add_range(struct fl_ccset *s, const char *range)
@@ -128,12 +153,31 @@ void fl_ccset_add_list(struct fl_ccset *s, const char *const *codes,
 		s->has[code_index(codes[i])] = true;
 }
 
+void fl_ccset_add_generated(struct fl_ccset *s, size_t n)
+{
+	size_t iso = n < fl_iso_count ? n : fl_iso_count, more = n - iso;
+
+	fl_ccset_add_list(s, fl_iso_codes, iso);
+	/* Then every other code in index order, skipping the ISO ones (the
+	 * two sorted lists walked side by side). */
+	iso = 0;
+	for (size_t i = 0; i < FL_ALL_CODES && more > 0; i++) {
+		if (iso < fl_iso_count &&
+		    (size_t)code_index(fl_iso_codes[iso]) == i) {
+			iso++;
+			continue;
+		}
+		s->has[i] = true;
+		more--;
+	}
+}
+
 size_t fl_ccset_sorted(const struct fl_ccset *s, size_t limit,
-		       char (*out)[3])
+		       char (*out)[FL_CC_SIZE])
 {
 	size_t n = 0;
 
-	/* Index order is alphabetical order: AA, AB, ..., ZZ. */
+	/* Index order is the sorted order: AA ... ZZ, then AAA ... ZZZ. */
 	for (size_t i = 0; i < FL_ALL_CODES && (!limit || n < limit); i++)
 		if (s->has[i])
 			index_code(i, out[n++]);

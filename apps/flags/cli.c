@@ -14,21 +14,30 @@
 static const char usage_text[] =
 	"Usage: flags [-s BASE_URL] [-c CONCURRENCY] [-o OUTDIR] [-m MAX] "
 	"[-v]\n"
-	"             [--save uring|executor] [-t SECONDS] "
-	"[CC... | -a | -e A..Z]\n"
+	"             [--save uring|executor] [-t SECONDS]\n"
+	"             [CC... | -a | -e A..Z | -g N]\n"
 	"\n"
 	"Download the flag of each country code CC from "
 	"BASE_URL/<cc>/<cc>.gif into\n"
 	"OUTDIR/<cc>.gif (cc in lower case). Default: the 20 most populous "
 	"countries.\n"
 	"\n"
-	"  CC                     a code (AD) or a first letter (B for BA to "
-	"BZ)\n"
+	"  CC                     a code (AD), a first letter (B for BA to "
+	"BZ), or a\n"
+	"                         three-letter code (AAA) as flags-server "
+	"generates\n"
+	"                         beyond the two-letter ones\n"
 	"  -a, --all              every ISO 3166-1 code (AD to ZW, 249 "
 	"codes)\n"
 	"  -e, --every A..Z       every two-letter code starting with a letter "
 	"in the\n"
 	"                         range: -e A..C is AA to CZ, -e A..Z all 676\n"
+	"  -g, --generated N      the N flags 'flags-server --generate N' "
+	"writes\n"
+	"                         (1 to 18252): the ISO codes, the other "
+	"two-letter\n"
+	"                         codes, then AAA, AAB... (-g 1000: 1000 "
+	"files)\n"
 	"  -m, --max MAX          the first MAX codes only (default 0: all)\n"
 	"  -s, --server BASE_URL  where the flags are (default\n"
 	"                         " FL_DEFAULT_BASE_URL "; http:// only)\n"
@@ -44,12 +53,16 @@ static const char usage_text[] =
 	"  -v, --verbose          a line per flag instead of the progress bar\n"
 	"  -h, --help             this text\n"
 	"\n"
-	"The codes are sorted, then limited by -m. At the end: how many flags "
-	"were\n"
-	"downloaded, not found (404) and failed, and the elapsed time.\n"
+	"The codes are sorted (two-letter codes before three-letter ones), "
+	"then\n"
+	"limited by -m. At the end: how many flags were downloaded, not found "
+	"(404)\n"
+	"and failed, and the elapsed time.\n"
 	"Exit status: 0 no errors (404s are not errors), 1 some flag failed "
 	"(or\n"
 	"OUTDIR cannot be made), 2 usage error, 130 interrupted.\n";
+
+_Static_assert(FL_ALL_CODES == 18252, "the help text says 18252");
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -133,14 +146,16 @@ int fl_parse_args(int argc, char **argv, struct fl_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "every", required_argument, NULL, 'e' },
+		{ "generated", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct fl_ccset set; /* 676 bytes: not on the caller's stack */
+	/* 18 KiB: not on the caller's stack. */
+	static struct fl_ccset set;
 	const char *base = FL_DEFAULT_BASE_URL;
-	bool all = false;
+	bool all = false, generated = false;
 	int every = 0, ret, c;
 	unsigned long v;
 	char *end;
@@ -154,7 +169,7 @@ int fl_parse_args(int argc, char **argv, struct fl_opts *o)
 	o->timeout_ns = FL_DEFAULT_TIMEOUT_S * CIO_NSEC_PER_SEC;
 
 	opterr = 0; /* our own messages, in our own words */
-	while ((c = getopt_long(argc, argv, ":s:c:o:m:t:ae:vh", longopts,
+	while ((c = getopt_long(argc, argv, ":s:c:o:m:t:ae:g:vh", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -198,6 +213,13 @@ int fl_parse_args(int argc, char **argv, struct fl_opts *o)
 						   optarg);
 			every = 1;
 			break;
+		case 'g':
+			if (!parse_uint(optarg, 1, FL_ALL_CODES, &v))
+				return usage_error("bad --generated '%s' (1 to "
+						   "18252)", optarg);
+			fl_ccset_add_generated(&set, v);
+			generated = true;
+			break;
 		case 'v':
 			o->verbose = true;
 			break;
@@ -220,17 +242,18 @@ int fl_parse_args(int argc, char **argv, struct fl_opts *o)
 	if ((ret = check_base_url(base, o)) != 0)
 		return ret;
 	/* The book lets -e win over -a over codes; saying so is clearer. */
-	if (all + every + (optind < argc) > 1)
-		return usage_error("%s", "give codes, -a or -e, not several "
-				   "of them");
+	if (all + every + generated + (optind < argc) > 1)
+		return usage_error("%s", "give codes, -a, -e or -g, not "
+				   "several of them");
 	for (int i = optind; i < argc; i++)
 		if (!fl_ccset_add_arg(&set, argv[i]))
 			return usage_error("bad country code '%s': each CC "
-					   "must be A to Z or AA to ZZ",
+					   "must be A to Z, AA to ZZ or AAA to "
+					   "ZZZ",
 					   argv[i]);
 	if (all)
 		fl_ccset_add_list(&set, fl_iso_codes, fl_iso_count);
-	else if (!every && optind == argc)
+	else if (!every && !generated && optind == argc)
 		fl_ccset_add_list(&set, fl_pop20_codes, fl_pop20_count);
 
 	o->codes = malloc(FL_ALL_CODES * sizeof(o->codes[0]));

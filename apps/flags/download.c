@@ -29,11 +29,13 @@ struct slot {
 	size_t idx;
 };
 
-static void lower2(const char *cc, char out[3])
+static void lower_code(const char *cc, char out[FL_CC_SIZE])
 {
-	out[0] = (char)(cc[0] | 0x20); /* ASCII letters only */
-	out[1] = (char)(cc[1] | 0x20);
-	out[2] = '\0';
+	size_t k = 0;
+
+	for (; cc[k] && k < FL_CC_SIZE - 1; k++)
+		out[k] = (char)(cc[k] | 0x20); /* ASCII letters only */
+	out[k] = '\0';
 }
 
 /* Mark the job failed, with why (truncated to fit). Returns ret. */
@@ -58,10 +60,10 @@ static intptr_t download_one(void *arg)
 	const struct fl_opts *o = dl->run->o;
 	struct fl_job *job = &dl->run->jobs[s->idx];
 	struct cio_http_result res;
-	char url[sizeof(o->base_url) + 16], path[4096 + 16], cc[3];
+	char url[sizeof(o->base_url) + 16], path[4096 + 16], cc[FL_CC_SIZE];
 	int ret;
 
-	lower2(job->cc, cc);
+	lower_code(job->cc, cc);
 	snprintf(url, sizeof(url), "%s/%s/%s.gif", o->base_url, cc, cc);
 	{
 		CIO_SEM_SCOPED(g); /* released on leaving this block */

@@ -26,11 +26,16 @@
 
 /* -- country codes (cc.c) --------------------------------------------------
  *
- * A code is two upper-case ASCII letters. Sets of codes are kept as a
- * bitmap of the 26 x 26 possible codes, so that expanding, merging and
- * sorting (flags2_common.expand_cc_args) are the same pass.
+ * A code is two upper-case ASCII letters (the ISO 3166-1 alpha-2 shape),
+ * or three for the fake flags flags-server --generate writes once the 676
+ * two-letter codes are used up. Sets of codes are kept as a bitmap of all
+ * the possible codes, so that expanding, merging and sorting
+ * (flags2_common.expand_cc_args) are the same pass.
  */
-#define FL_ALL_CODES (26 * 26)
+#define FL_CODES2 (26 * 26)
+#define FL_CODES3 (26 * 26 * 26)
+#define FL_ALL_CODES (FL_CODES2 + FL_CODES3)
+#define FL_CC_SIZE 4 /* a code and its '\0' */
 
 /* The ISO 3166-1 alpha-2 codes (249 of them, sorted): flags -a. */
 extern const char *const fl_iso_codes[];
@@ -40,27 +45,31 @@ extern const size_t fl_iso_count;
 extern const char *const fl_pop20_codes[];
 extern const size_t fl_pop20_count;
 
-/* The n-th code of the server's --generate order, 0 <= n < 676: the ISO
- * codes first (sorted), then every other two-letter code (sorted). */
-void fl_generate_code(size_t n, char out[3]);
+/* The n-th code of the server's --generate order, 0 <= n < FL_ALL_CODES:
+ * the ISO codes (sorted), then every other two-letter code (sorted), then
+ * the three-letter codes AAA to ZZZ. */
+void fl_generate_code(size_t n, char out[FL_CC_SIZE]);
 
 struct fl_ccset {
 	bool has[FL_ALL_CODES];
 };
 
-/* Add one command-line CC: two letters (any case) add that code, one
- * letter every code starting with it (as the book's "B for BA...BZ").
- * false for anything else. */
+/* Add one command-line CC: two or three letters (any case) add that
+ * code, one letter every two-letter code starting with it (as the book's
+ * "B for BA...BZ"). false for anything else. */
 bool fl_ccset_add_arg(struct fl_ccset *s, const char *arg);
 /* -e RANGE: "A..C" (AA to CZ) or a single letter "B" (BA to BZ), any
  * case. false when it is neither or the range runs backwards. */
 bool fl_ccset_add_range(struct fl_ccset *s, const char *range);
 void fl_ccset_add_list(struct fl_ccset *s, const char *const *codes,
 		       size_t n);
-/* The codes in sorted order, at most `limit` of them (0: all), into
- * out[][3] (room for FL_ALL_CODES). Their number. */
+/* -g N: the first n codes of the --generate order (n <= FL_ALL_CODES),
+ * the very flags flags-server --generate N writes. */
+void fl_ccset_add_generated(struct fl_ccset *s, size_t n);
+/* The codes in sorted order (the two-letter ones first), at most `limit`
+ * of them (0: all), into out[] (room for FL_ALL_CODES). Their number. */
 size_t fl_ccset_sorted(const struct fl_ccset *s, size_t limit,
-		       char (*out)[3]);
+		       char (*out)[FL_CC_SIZE]);
 
 /* -- the downloader (cli.c, download.c, save.c, report.c) ------------------ */
 
@@ -80,7 +89,7 @@ struct fl_opts {
 	bool verbose;
 	enum fl_save_mode save;
 	int64_t timeout_ns;   /* per flag, from when its request starts */
-	char (*codes)[3];     /* sorted, malloc'd */
+	char (*codes)[FL_CC_SIZE]; /* sorted, malloc'd */
 	size_t ncodes;
 };
 
@@ -92,7 +101,7 @@ int fl_parse_args(int argc, char **argv, struct fl_opts *o);
 enum fl_status { FL_OK, FL_NOT_FOUND, FL_ERROR, FL_NSTATUS };
 
 struct fl_job {
-	char cc[3];
+	char cc[FL_CC_SIZE];
 	enum fl_status status;
 	bool done; /* finished and counted (an interruption leaves some) */
 	char reason[256]; /* FL_ERROR: why ("HTTP 418 I'm a teapot") */
@@ -165,9 +174,10 @@ int fl_server_handle(cio_http_request *req, cio_http_response *res,
 		     void *arg);
 
 /* A small valid GIF (a three-stripe "flag" whose size and colours
- * depend on the code) into buf (room for FL_GIF_MAX bytes). Its size. */
+ * depend on the code, a string of two or three letters) into buf (room
+ * for FL_GIF_MAX bytes). Its size. */
 #define FL_GIF_MAX 4096
-size_t fl_gif_make(const char cc[2], uint8_t *buf);
+size_t fl_gif_make(const char *cc, uint8_t *buf);
 
 /* Write DIR/flags/<cc>/<cc>.gif for the first n codes of the --generate
  * order. 0, or a negative errno with *failed the path that failed. */

@@ -43,7 +43,9 @@ static const char usage_text[] =
 	"DIR/flags:\n"
 	"                        the ISO codes in order, then the other "
 	"two-letter\n"
-	"                        codes (1 to 676)\n"
+	"                        codes, then AAA to ZZZ (1 to 18252; "
+	"'flags -g N'\n"
+	"                        downloads the same N)\n"
 	"  -D, --delay SECONDS   wait this long before each answer; MIN..MAX "
 	"waits a\n"
 	"                        uniformly random time in between (the "
@@ -75,6 +77,8 @@ struct srv_opts {
 	struct fl_server *srv;
 	bool ran; /* server_main started: it reports its own errors */
 };
+
+_Static_assert(FL_ALL_CODES == 18252, "the help text says 18252");
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -240,7 +244,7 @@ int main(int argc, char **argv)
 		case 'g':
 			if (!parse_uint(optarg, 1, FL_ALL_CODES, &v))
 				return usage_error("bad --generate '%s' (1 to "
-						   "676)", optarg);
+						   "18252)", optarg);
 			generate = v;
 			break;
 		case 'h':
@@ -263,7 +267,7 @@ int main(int argc, char **argv)
 		srv.seed = (uint64_t)time(NULL);
 
 	if (generate) {
-		char first[3], last[3];
+		char first[FL_CC_SIZE], last[FL_CC_SIZE];
 		if ((ret = fl_generate(o.dir, generate, failed,
 				       sizeof(failed))) < 0) {
 			fprintf(stderr, PROG ": cannot write %s: %s\n", failed,

@@ -21,11 +21,11 @@
 #define CLEAR_EVERY 100
 
 /* FNV-1a, then a murmur finaliser: neighbouring codes look unrelated. */
-static uint32_t code_hash(const char cc[2])
+static uint32_t code_hash(const char *cc, size_t len)
 {
 	uint32_t h = 2166136261u;
 
-	for (int i = 0; i < 2; i++)
+	for (size_t i = 0; i < len; i++)
 		h = (h ^ (uint8_t)cc[i]) * 16777619u;
 	h ^= h >> 16;
 	h *= 0x85ebca6bu;
@@ -41,9 +41,10 @@ static uint8_t *put16(uint8_t *p, unsigned v)
 	return p;
 }
 
-size_t fl_gif_make(const char cc[2], uint8_t *buf)
+size_t fl_gif_make(const char *cc, uint8_t *buf)
 {
-	uint32_t h = code_hash(cc);
+	size_t len = strnlen(cc, FL_CC_SIZE - 1);
+	uint32_t h = code_hash(cc, len);
 	unsigned w = 30 + h % 31, ht = 20 + (h >> 8) % 21; /* <= 60 x 40 */
 	bool vertical = (h >> 16) & 1;
 	uint8_t *p = buf, codes[60 * 40 + 60 * 40 / CLEAR_EVERY + 8];
@@ -58,8 +59,11 @@ size_t fl_gif_make(const char cc[2], uint8_t *buf)
 	*p++ = 0; /* background colour */
 	*p++ = 0; /* no aspect ratio */
 	for (unsigned i = 0; i < COLORS; i++) {
-		uint32_t c = code_hash((char[2]){ (char)(cc[0] + i),
-						  (char)(cc[1] ^ i) });
+		/* A two-letter code's palette is what it was before there
+		 * were three-letter codes: its flag keeps its bytes. */
+		char v[FL_CC_SIZE] = { (char)(cc[0] + i), (char)(cc[1] ^ i),
+				       len > 2 ? cc[2] : '\0' };
+		uint32_t c = code_hash(v, len);
 		*p++ = (uint8_t)c;
 		*p++ = (uint8_t)(c >> 8);
 		*p++ = (uint8_t)(c >> 16);
@@ -113,16 +117,15 @@ static int write_file(const char *path, const void *data, size_t len)
 
 int fl_generate(const char *dir, size_t n, char *failed, size_t cap)
 {
-	char path[4096 + 32], cc[3], lc[3];
+	char path[4096 + 32], cc[FL_CC_SIZE], lc[FL_CC_SIZE];
 	uint8_t gif[FL_GIF_MAX];
 	int ret;
 
 	/* Setup before the server starts: plain stdio is the simple way. */
 	for (size_t i = 0; i < n; i++) {
 		fl_generate_code(i, cc);
-		lc[0] = (char)(cc[0] | 0x20);
-		lc[1] = (char)(cc[1] | 0x20);
-		lc[2] = '\0';
+		for (size_t k = 0; k < FL_CC_SIZE; k++)
+			lc[k] = cc[k] ? (char)(cc[k] | 0x20) : '\0';
 		snprintf(path, sizeof(path), "%s/flags/%s", dir, lc);
 		if ((ret = fl_make_dirs(path)) < 0)
 			goto fail;

@@ -66,8 +66,10 @@ void fl_error_summary(const struct fl_run *run)
 {
 	size_t n = run->o->ncodes;
 
-	/* Reasons in the order of their first code; a few hundred jobs at
-	 * most, so looking back for an earlier one is cheap enough. */
+	/* Reasons in the order of their first code. Looking back for an
+	 * earlier job with the same reason is quadratic at worst, which at
+	 * the most jobs there can be (18,252) is still a fraction of a
+	 * second, once, at the end. */
 	for (size_t i = 0; i < n; i++) {
 		const char *reason = run->jobs[i].reason;
 		size_t count = 0, named = 0, k;
