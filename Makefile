@@ -144,7 +144,7 @@ test:
 	@$(MAKE) --no-print-directory deps-if-missing
 	@$(MAKE) --no-print-directory test-run
 
-test-run: $(TEST_BINS) $(APP_BINS) check-headers check-exports check-install
+test-run: $(TEST_BINS) $(APP_BINS) $(BENCH_BINS) check-headers check-exports check-install
 	@set -e; failed=0; \
 	for t in $(TEST_BINS); do \
 		for be in uring epoll; do \
