@@ -232,6 +232,21 @@ int cio_rename(const char *oldpath, const char *newpath)
 	return (int)await_op(&op);
 }
 
+int cio_linkat(int olddirfd, const char *oldpath, int newdirfd,
+	       const char *newpath, int flags)
+{
+	struct cio__op op;
+
+	if (!oldpath || !newpath)
+		return -EFAULT;
+	cio__op_init(&op, CIO__OP_LINKAT, olddirfd, CIO_NO_DEADLINE);
+	op.a.rename.oldpath = oldpath;
+	op.a.rename.newdfd = newdirfd;
+	op.a.rename.newpath = newpath;
+	op.a.rename.flags = (unsigned)flags;
+	return (int)await_op(&op);
+}
+
 int cio_mkdir(const char *path, mode_t mode)
 {
 	struct cio__op op;

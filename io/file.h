@@ -79,6 +79,14 @@ int cio_unlink(const char *path);
 /* unlinkat(2): AT_REMOVEDIR in `flags` removes a directory. */
 int cio_unlinkat(int dirfd, const char *path, int flags);
 int cio_rename(const char *oldpath, const char *newpath);
+/* linkat(2): a new name, newpath, for oldpath; AT_SYMLINK_FOLLOW in
+ * `flags` links what a symlink oldpath points to. With AT_EMPTY_PATH and
+ * oldpath "", the file open as olddirfd gets the name: how an O_TMPFILE
+ * file is given its first one (allowed to its opener since Linux 6.10,
+ * before only with CAP_DAC_READ_SEARCH: -ENOENT otherwise). On io_uring,
+ * IORING_OP_LINKAT (Linux 5.15; -EINVAL before). */
+int cio_linkat(int olddirfd, const char *oldpath, int newdirfd,
+	       const char *newpath, int flags);
 int cio_mkdir(const char *path, mode_t mode);
 
 /* splice(2) between a pipe and anything; `off_*` -1 for "no offset"

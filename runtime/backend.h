@@ -57,6 +57,7 @@ enum cio__op_kind {
 	CIO__OP_STATX,
 	CIO__OP_UNLINKAT,
 	CIO__OP_RENAMEAT,
+	CIO__OP_LINKAT,
 	CIO__OP_MKDIRAT,
 	CIO__OP_SHUTDOWN,
 	/* io_uring only. */
@@ -77,6 +78,7 @@ struct cio__op {
 	uint8_t kind;
 	bool cancel_sent;
 	bool timed_out;     /* the deadline, not a cancel, ended it */
+	bool fd_counted;    /* io_uring: in its ring's tally of ops per fd */
 	struct cio__op *next; /* backend-private list link */
 	int fd;
 	/* Absolute monotonic ns; 0 for none, so a zeroed record has none
@@ -118,7 +120,7 @@ struct cio__op {
 			int newdfd;
 			const char *newpath;
 			unsigned flags;
-		} rename;
+		} rename; /* and linkat */
 		struct { const char *path; mode_t mode; } mkdir;
 		struct { int how; } shutdown;
 		struct { uint16_t bgid; } recv_multi;

@@ -248,7 +248,7 @@ static bool on_path(uint8_t kind)
 {
 	return kind == CIO__OP_OPENAT || kind == CIO__OP_STATX ||
 	       kind == CIO__OP_UNLINKAT || kind == CIO__OP_RENAMEAT ||
-	       kind == CIO__OP_MKDIRAT;
+	       kind == CIO__OP_LINKAT || kind == CIO__OP_MKDIRAT;
 }
 
 static void job_run(struct cio__exec_job *job)
@@ -618,6 +618,7 @@ static bool runs_on_executor(uint8_t kind)
 	case CIO__OP_STATX:
 	case CIO__OP_UNLINKAT:
 	case CIO__OP_RENAMEAT:
+	case CIO__OP_LINKAT:
 	case CIO__OP_MKDIRAT:
 		return true;
 	default:

@@ -48,6 +48,14 @@ struct uring {
 	bool enabled;
 	bool started;
 	unsigned inflight; /* ops whose last CQE has not arrived */
+	/* Ops in flight per descriptor (op->fd), so that a close cancels
+	 * first only when something may be in flight on it: a cancel by fd
+	 * walks every io-wq worker and pending list, which costs more than
+	 * the close when a program closes thousands of idle files. When the
+	 * table cannot grow, `untracked` makes every close cancel first. */
+	uint32_t *fd_ops;
+	unsigned nfd_ops;
+	bool untracked;
 	int wake_fd;
 	uint64_t wake_buf;
 	struct cio__op wake_op;
@@ -209,6 +217,43 @@ static struct io_uring_sqe *get_sqe(struct uring *u, int *err)
 	return sqe;
 }
 
+static void count_fd(struct uring *u, struct cio__op *op)
+{
+	unsigned fd = (unsigned)op->fd;
+
+	if (op->fd < 0 || u->untracked)
+		return;
+	if (fd >= u->nfd_ops) {
+		unsigned n = u->nfd_ops ? u->nfd_ops : 64;
+		uint32_t *t;
+		while (n <= fd)
+			n *= 2;
+		if (!(t = realloc(u->fd_ops, n * sizeof(*t)))) {
+			u->untracked = true;
+			return;
+		}
+		memset(t + u->nfd_ops, 0, (n - u->nfd_ops) * sizeof(*t));
+		u->fd_ops = t;
+		u->nfd_ops = n;
+	}
+	u->fd_ops[fd]++;
+	op->fd_counted = true;
+}
+
+static void uncount_fd(struct uring *u, struct cio__op *op)
+{
+	if (!op->fd_counted)
+		return;
+	op->fd_counted = false;
+	u->fd_ops[op->fd]--;
+}
+
+static bool fd_may_be_busy(struct uring *u, int fd)
+{
+	return u->untracked ||
+	       (fd >= 0 && (unsigned)fd < u->nfd_ops && u->fd_ops[fd]);
+}
+
 static void wake_done(struct cio__op *op);
 
 static int arm_wake(struct uring *u)
@@ -266,8 +311,10 @@ static void reap(struct uring *u)
 			io_uring_cqe_seen(&u->ring, cqe);
 			if (!op)
 				continue; /* a cancel or linked timeout */
-			if (!(flags & IORING_CQE_F_MORE))
+			if (!(flags & IORING_CQE_F_MORE)) {
 				u->inflight--;
+				uncount_fd(u, op);
+			}
 			/* A linked timeout ends its op with -ECANCELED; only
 			 * our own cancel request may mean that. */
 			if (res == -ECANCELED && !op->cancel_sent &&
@@ -363,6 +410,7 @@ static void uring_destroy(void *data)
 	drain(u);
 	io_uring_queue_exit(&u->ring);
 	close(u->wake_fd);
+	free(u->fd_ops);
 	free(u);
 }
 
@@ -435,7 +483,8 @@ static int uring_submit(void *data, struct cio__op *op)
 	bool linked = op->deadline != 0;
 	/* A close first cancels what is in flight on the descriptor: a
 	 * hard link, so the close runs even when nothing was found. */
-	bool cancel_first = op->kind == CIO__OP_CLOSE;
+	bool cancel_first = op->kind == CIO__OP_CLOSE &&
+			    fd_may_be_busy(u, op->fd);
 
 	op->timed_out = false;
 	/* An op and its linked timeout go in one submission: a link cut by
@@ -458,6 +507,9 @@ static int uring_submit(void *data, struct cio__op *op)
 	}
 	io_uring_sqe_set_data(sqe, op);
 	u->inflight++;
+	op->fd_counted = false;
+	if (op->kind != CIO__OP_CLOSE)
+		count_fd(u, op);
 	if (linked) {
 		int64_t d = op->deadline;
 		sqe->flags |= IOSQE_IO_LINK;

@@ -109,6 +109,10 @@ int32_t cio__epoll_syscall(struct cio__op *op)
 					op->a.rename.newdfd,
 					op->a.rename.newpath,
 					op->a.rename.flags));
+	case CIO__OP_LINKAT:
+		return ret_of(linkat(op->fd, op->a.rename.oldpath,
+				     op->a.rename.newdfd, op->a.rename.newpath,
+				     (int)op->a.rename.flags));
 	case CIO__OP_MKDIRAT:
 		return ret_of(mkdirat(op->fd, op->a.mkdir.path,
 				      op->a.mkdir.mode));

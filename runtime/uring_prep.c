@@ -110,6 +110,11 @@ int cio__uring_prep(struct io_uring_sqe *sqe, struct cio__op *op)
 				       op->a.rename.newpath,
 				       op->a.rename.flags);
 		break;
+	case CIO__OP_LINKAT:
+		io_uring_prep_linkat(sqe, op->fd, op->a.rename.oldpath,
+				     op->a.rename.newdfd, op->a.rename.newpath,
+				     (int)op->a.rename.flags);
+		break;
 	case CIO__OP_MKDIRAT:
 		io_uring_prep_mkdirat(sqe, op->fd, op->a.mkdir.path,
 				      op->a.mkdir.mode);

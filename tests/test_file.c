@@ -113,6 +113,10 @@ static intptr_t bad_input(void *arg)
 	cr_assert_eq(cio_rename(NULL, "x"), -EFAULT);
 	cr_assert_eq(cio_mkdir(NULL, 0), -EFAULT);
 	cr_assert_eq(cio_unlink(NULL), -EFAULT);
+	cr_assert_eq(cio_linkat(AT_FDCWD, NULL, AT_FDCWD, "x", 0), -EFAULT);
+	cr_assert_eq(cio_linkat(AT_FDCWD, "x", AT_FDCWD, NULL, 0), -EFAULT);
+	cr_assert_eq(cio_linkat(1000, "", AT_FDCWD, "/tmp/cio-never",
+				AT_EMPTY_PATH), -EBADF);
 	cr_assert_eq(cio_fallocate(-1, 0, 0, 1), -EBADF);
 	cr_assert_eq(cio_fallocate(0, 0, -1, 1), -EINVAL);
 	cr_assert_eq(cio_fsync(-1), -EBADF);
@@ -122,6 +126,68 @@ static intptr_t bad_input(void *arg)
 	cr_assert_eq(cio_read(1000, b, 4, 0, CIO_NO_DEADLINE), -EBADF);
 	cr_assert_eq(cio_fsync(1000), -EBADF);
 	return 0;
+}
+
+/* A second name for a file; an O_TMPFILE file named when complete. */
+static intptr_t links(void *arg)
+{
+	struct stat a, b;
+	int fd;
+
+	(void)arg;
+	fd = cio_open(path("a"), O_CREAT | O_WRONLY, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(cio_close(fd), 0);
+	cr_assert_eq(cio_linkat(AT_FDCWD, path("a"), AT_FDCWD, path("b"), 0),
+		     0);
+	cr_assert_eq(stat(path("a"), &a), 0);
+	cr_assert_eq(stat(path("b"), &b), 0);
+	cr_assert_eq(a.st_ino, b.st_ino);
+	cr_assert_eq(b.st_nlink, 2);
+	cr_assert_eq(cio_linkat(AT_FDCWD, path("a"), AT_FDCWD, path("b"), 0),
+		     -EEXIST);
+	cr_assert_eq(cio_linkat(AT_FDCWD, path("none"), AT_FDCWD, path("c"),
+				0),
+		     -ENOENT);
+	/* Relative to a directory descriptor. */
+	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cr_assert_geq(d, 0);
+	cr_assert_eq(cio_linkat(d, "a", d, "c", 0), 0);
+	cr_assert_eq(stat(path("c"), &b), 0);
+	cr_assert_eq(a.st_ino, b.st_ino);
+	close(d);
+
+	fd = cio_open(dir, O_TMPFILE | O_WRONLY, 0640);
+	if (fd == -EOPNOTSUPP || fd == -EISDIR)
+		return 0; /* no O_TMPFILE where $dir is */
+	cr_assert_geq(fd, 0, "O_TMPFILE: %d", fd);
+	cr_assert_eq(cio_write(fd, "tmp", 3, 0, CIO_NO_DEADLINE), 3);
+	int rc = cio_linkat(fd, "", AT_FDCWD, path("t"), AT_EMPTY_PATH);
+	if (rc == -ENOENT) {
+		/* Not allowed AT_EMPTY_PATH (before 6.10, no
+		 * CAP_DAC_READ_SEARCH): the /proc/self/fd way. */
+		char proc[32];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		rc = cio_linkat(AT_FDCWD, proc, AT_FDCWD, path("t"),
+				AT_SYMLINK_FOLLOW);
+	}
+	cr_assert_eq(rc, 0, "linkat: %d", rc);
+	cr_assert_eq(cio_close(fd), 0);
+	cr_assert_eq(stat(path("t"), &b), 0);
+	cr_assert_eq(b.st_size, 3);
+	mode_t mask = umask(0);
+	umask(mask);
+	cr_assert_eq(b.st_mode & 0777, 0640 & ~mask);
+	return 0;
+}
+
+Test(file, linkat)
+{
+	mkdir_tmp();
+	cio_loop *loop = th_loop_new();
+	cr_assert_eq(th_run(loop, links, NULL), 0);
+	th_loop_free(loop);
+	rm_tmp();
 }
 
 Test(file, bad_input)
