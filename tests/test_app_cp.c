@@ -541,6 +541,48 @@ Test(app_cp, ten_thousand_files_in_nested_folders, .init = setup_dir,
 	cr_assert_eq(count_temps(P("copy")), 0);
 }
 
+/* Any number of shards, also more than CPUs and than file workers (some
+ * shards then have none): the same copy. Set-user-ID and set-group-ID
+ * bits survive the unnamed file's creation (made without them, set
+ * after) as root. */
+Test(app_cp, shards_share_the_files, .init = setup_dir, .fini = teardown_dir)
+{
+	static const char *const shards[] = { "1", "3", "8" };
+	static const mode_t modes[] = { 0644, 04755, 02750, 0 };
+	struct hash h[3][40];
+	struct th_proc p;
+	int rc;
+
+	cr_assert_eq(mkdir(P("t"), 0755), 0);
+	for (unsigned d = 0; d < 3; d++) {
+		cr_assert_eq(mkdir(P("t/%u", d), 0755), 0);
+		for (unsigned i = 0; i < 40; i++) {
+			const char *f = P("t/%u/f%u", d, i);
+			h[d][i] = write_file(f, 100 * i + d, d * 40 + i, 0644);
+			/* chmod: the umask would have dropped bits. */
+			cr_assert_eq(chmod(f, geteuid() == 0
+						      ? modes[i % 4]
+						      : modes[i % 4] & 0777),
+				     0);
+		}
+	}
+	for (size_t s = 0; s < sizeof(shards) / sizeof(shards[0]); s++) {
+		rc = run_cp(&p, "-r", "--shards", shards[s], "--files", "2",
+			    P("t"), P("c%zu", s), NULL);
+		cr_assert_eq(rc, 0, "--shards %s: exit %d: %s", shards[s], rc,
+			     p.err);
+		th_proc_free(&p);
+		for (unsigned d = 0; d < 3; d++)
+			for (unsigned i = 0; i < 40; i++) {
+				assert_same_hash(h[d][i],
+						 P("c%zu/%u/f%u", s, d, i));
+				assert_meta(P("t/%u/f%u", d, i),
+					    P("c%zu/%u/f%u", s, d, i));
+			}
+		cr_expect_eq(count_temps(P("c%zu", s)), 0);
+	}
+}
+
 Test(app_cp, symlinks_and_fifos_in_trees, .init = setup_dir,
      .fini = teardown_dir)
 {
@@ -695,6 +737,9 @@ Test(app_cp, usage_errors, .init = setup_dir, .fini = teardown_dir)
 		{ "--bs", "12Q", "a", "b" },
 		{ "--direct", "--bs=5000", "a", "b" },
 		{ "--files", "0", "a", "b" },
+		{ "--shards", "0", "a", "b" },
+		{ "--shards", "257", "a", "b" },
+		{ "--shards", "two", "a", "b" },
 		{ "-j", NULL },
 	};
 	struct th_proc p;

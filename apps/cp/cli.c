@@ -29,6 +29,9 @@ static const char usage_text[] =
 	"      --bs SIZE        bytes per read/write, K/M suffixes (default "
 	"128K)\n"
 	"      --files N        files copied at once (default 64, 1..4096)\n"
+	"      --shards N       loops (threads, each with its own ring) "
+	"sharing the\n"
+	"                       files (default: one per CPU, 1..256)\n"
 	"      --direct         O_DIRECT (no page cache); a file system that "
 	"refuses\n"
 	"                       it gets buffered I/O, with a notice\n"
@@ -102,12 +105,13 @@ static bool parse_size(const char *s, size_t *out)
 
 int cp_parse_args(int argc, char **argv, struct cp_opts *o)
 {
-	enum { OPT_BS = 256, OPT_FILES, OPT_DIRECT, OPT_VERIFY };
+	enum { OPT_BS = 256, OPT_FILES, OPT_SHARDS, OPT_DIRECT, OPT_VERIFY };
 	static const struct option longopts[] = {
 		{ "recursive", no_argument, NULL, 'r' },
 		{ "queue-depth", required_argument, NULL, 'j' },
 		{ "bs", required_argument, NULL, OPT_BS },
 		{ "files", required_argument, NULL, OPT_FILES },
+		{ "shards", required_argument, NULL, OPT_SHARDS },
 		{ "direct", no_argument, NULL, OPT_DIRECT },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
@@ -145,6 +149,12 @@ int cp_parse_args(int argc, char **argv, struct cp_opts *o)
 				return usage_error("bad file count '%s' "
 						   "(1 to 4096)", optarg);
 			o->files = (unsigned)v;
+			break;
+		case OPT_SHARDS:
+			if (!parse_uint(optarg, 1, CP_MAX_SHARDS, &v))
+				return usage_error("bad shard count '%s' "
+						   "(1 to 256)", optarg);
+			o->shards = (unsigned)v;
 			break;
 		case OPT_DIRECT:
 			o->direct = true;

@@ -1,16 +1,19 @@
 /* coreio-cp — the file workers, and the copy of one regular file.
  *
  * One file, step by step (every step that moves data, and the opens,
- * fallocate, close and rename, is a coreio operation: on io_uring one
- * SQE each, on epoll a job on the executor):
+ * fallocate, link, close and rename, is a coreio operation: on io_uring
+ * one SQE each, on epoll a job on the executor):
  *
  *   open the source; create ".NAME.coreio-cp.XXXXXX" beside the
- *   destination (O_EXCL, mode 0600); with --direct switch both to
- *   O_DIRECT; preallocate the size (a full file system fails here, before
- *   any data moves); copy through the window (window.c); cut the file to
- *   the size read (the preallocation, an O_DIRECT tail written as a whole
- *   block, or a source that shrank may have left it longer); --verify;
- *   mode, owner (as root) and times; close; rename over the final name.
+ *   destination (O_EXCL, mode 0600) or, in a directory this run made, an
+ *   unnamed file there (O_TMPFILE, the final mode); with --direct switch
+ *   both to O_DIRECT; preallocate the size (a full file system fails
+ *   here, before any data moves); copy through the window (window.c); cut
+ *   the file to the size read (the preallocation, an O_DIRECT tail
+ *   written as a whole block, or a source that shrank may have left it
+ *   longer); --verify; mode, owner (as root) and times, where they
+ *   differ; close and rename over the final name, or link the unnamed
+ *   file under it and close.
  *
  * Any failure closes and unlinks the temporary file, names the file on
  * stderr and moves on to the next job.
@@ -68,12 +71,10 @@ static bool set_direct(struct cp_ctx *c, int fd, const char *path)
 
 	if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0)
 		return true;
-	if (!c->direct_warned) {
+	if (!atomic_exchange(&c->direct_warned, true))
 		cp_note(c, "'%s': no O_DIRECT on this file system (%s); "
 			"copying through the page cache", path,
 			strerror(errno));
-		c->direct_warned = true;
-	}
 	return false;
 }
 
@@ -110,6 +111,22 @@ static int finish(struct cp_ctx *c, const struct cp_job *j,
 		cio_close(w->dst);
 		return rc;
 	}
+	if (!tmp) {
+		/* Named while still open: the name needs the descriptor. */
+		if ((rc = cp_link_anon(w->dst, j->dst)) < 0) {
+			if (rc != -ECANCELED)
+				cp_error(c, "cannot create '%s': %s", j->dst,
+					 strerror(-rc));
+			cio_close(w->dst);
+			return rc;
+		}
+		if ((rc = cio_close(w->dst)) < 0) {
+			cp_error(c, "error writing '%s': %s", j->dst,
+				 strerror(-rc));
+			unlink(j->dst);
+		}
+		return rc;
+	}
 	/* close can report a failed write-back (NFS, quota). */
 	if ((rc = cio_close(w->dst)) < 0) {
 		cp_error(c, "error writing '%s': %s", j->dst, strerror(-rc));
@@ -142,7 +159,16 @@ static int copy_regular(struct cp_ctx *c, const struct cp_job *j)
 				 strerror(-w.src));
 		return w.src == -ECANCELED ? w.src : 0;
 	}
-	w.dst = cp_create_temp(j->dst, o->verify ? O_RDWR : O_WRONLY, &tmp);
+	/* In a directory this run made there is nothing to replace: an
+	 * unnamed file, named when complete, saves the temporary name and
+	 * the rename, two directory updates per file. */
+	w.dst = -EOPNOTSUPP;
+	if (!(j->flags & CP_JOB_CHECK_DST))
+		w.dst = cp_create_anon(j->dst, o->verify ? O_RDWR : O_WRONLY,
+				       j->st.st_mode & 0777);
+	if (w.dst == -EOPNOTSUPP || w.dst == -EISDIR || w.dst == -EINVAL)
+		w.dst = cp_create_temp(j->dst, o->verify ? O_RDWR : O_WRONLY,
+				       &tmp);
 	if (w.dst < 0) {
 		if ((rc = w.dst) != -ECANCELED)
 			cp_error(c, "cannot create '%s': %s", j->dst,
@@ -187,7 +213,8 @@ failed:
 		cio_close(w.dst);
 	/* Plain unlink: a cancellation still pending would make
 	 * cio_unlink() return at once and leave the file. */
-	unlink(tmp);
+	if (tmp)
+		unlink(tmp);
 out:
 	cio_close(w.src);
 	free(tmp);
@@ -197,20 +224,18 @@ out:
 intptr_t cp_worker_task(void *arg)
 {
 	struct cp_ctx *c = arg;
-	void *item;
+	struct cp_job *j;
 	int rc;
 
-	while ((rc = cio_queue_get(c->jobs, &item, CIO_NO_DEADLINE)) == 0) {
-		struct cp_job *j = item;
+	while ((rc = cio_chan_recv(c->jobs, &j, CIO_NO_DEADLINE)) == 0) {
 		if (S_ISREG(j->st.st_mode))
 			rc = copy_regular(c, j);
 		else
 			rc = cp_copy_special(c, j);
 		cp_job_free(j);
-		cio_queue_task_done(c->jobs);
 		if (rc == -ECANCELED)
 			return rc;
 	}
-	/* Shut down and empty: the walk is over. */
-	return rc == -ESHUTDOWN ? 0 : rc;
+	/* Closed and empty: the walk is over. */
+	return rc == -EPIPE ? 0 : rc;
 }

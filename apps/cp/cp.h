@@ -1,13 +1,20 @@
 /* coreio-cp — copy files and directory trees on io_uring.
  *
- * How the work is split (one loop, one thread):
+ * How the work is split: cio_run() starts --shards loops (default one
+ * per CPU), each a thread with its own ring, and so its own io-wq
+ * workers for the operations the kernel cannot do without blocking
+ * (creating a file, naming it, a buffered write to ext4). One loop
+ * serves a tree of small files with a single io-wq worker running at a
+ * time: the kernel starts another only when one sleeps. Shards give each
+ * CPU a loop and an io-wq of its own.
  *
- *   main task     parses the operands (plan.c), walks directory trees
- *                 (walk.c), makes the destination directories and puts
- *                 one job per file, symlink or special file into a
- *                 bounded queue;
- *   file workers  --files tasks (default 64) take jobs from the queue:
- *                 that many files are copied at once (copy_file.c);
+ *   main task     on shard 0: parses the operands (plan.c), walks
+ *                 directory trees (walk.c), makes the destination
+ *                 directories and sends one job per file, symlink or
+ *                 special file into a bounded channel;
+ *   file workers  --files tasks (default 64) in all, spread over the
+ *                 shards, take jobs from the channel: that many files
+ *                 are copied at once (copy_file.c);
  *   window        inside one file, up to -j tasks (default 8) each read
  *                 one --bs block and write it at the same offset
  *                 (window.c): -j reads or writes in flight per file;
@@ -15,18 +22,27 @@
  *                 (progress.c).
  *
  * So at most files x qd block operations are in flight, and at most
- * files x qd buffers of --bs bytes exist (a pool reuses them).
+ * files x qd buffers of --bs bytes exist (a pool on each shard reuses
+ * them).
  *
  * A file is written under a temporary name in its destination directory
  * (".NAME.coreio-cp.XXXXXX", mode 0600), gets its mode and times, is
  * verified if asked, and only then renamed over the final name: a
  * reader never sees a partial file under the final name, and a failed
- * copy leaves nothing behind.
+ * copy leaves nothing behind. In a directory this run made, where there
+ * is nothing to replace, the file is made without a name (O_TMPFILE)
+ * and linked under its final one when complete: the same guarantee, one
+ * directory update instead of three.
+ *
+ * Threads: a job is copied entirely on the shard whose worker took it.
+ * What the shards share is the channel, the counters below (atomics) and
+ * stderr (messages are written under its lock).
  */
 #ifndef COREIO_CP_H
 #define COREIO_CP_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +56,7 @@
 #define CP_DEFAULT_FILES 64
 #define CP_MAX_QD 256
 #define CP_MAX_FILES 4096
+#define CP_MAX_SHARDS 256
 #define CP_MIN_BS 512
 #define CP_MAX_BS (64u << 20)
 
@@ -50,6 +67,7 @@ struct cp_opts {
 	unsigned qd;    /* -j: block operations in flight per file */
 	size_t bs;      /* --bs: bytes per read/write */
 	unsigned files; /* --files: files copied at once */
+	unsigned shards; /* --shards: loops (threads); 0: one per CPU */
 	char **srcs;    /* the SRC operands, from argv */
 	int nsrcs;
 	const char *dst;
@@ -70,22 +88,27 @@ struct cp_dir {
 
 struct cp_ctx {
 	const struct cp_opts *o;
-	cio_queue *jobs;
-	int status;           /* 0, or 1 once anything failed */
+	cio_chan *jobs;       /* struct cp_job *: the walk sends, any shard
+			       * takes */
+	atomic_int status;    /* 0, or 1 once anything failed */
 	bool root;            /* euid 0: ownership is kept too */
-	/* Buffers of o->bs bytes, aligned for O_DIRECT, kept for reuse. */
-	void **pool;
-	size_t npool, cappool;
-	/* Directories to finish, in the order they were made. */
+	/* Directories to finish, in the order they were made (the walk's,
+	 * on shard 0 only). */
 	struct cp_dir *dirs;
 	size_t ndirs, capdirs;
 	/* O_DIRECT refused by a file system: said once, not per file. */
-	bool direct_warned;
+	atomic_bool direct_warned;
 	/* Progress: what the walk found so far and what was copied. */
-	uint64_t bytes_total, bytes_done;
-	uint64_t files_total, files_done;
-	bool walk_done;
+	_Atomic uint64_t bytes_total, bytes_done;
+	_Atomic uint64_t files_total, files_done;
+	atomic_bool walk_done;
 	int64_t t0;
+	/* The workers of each shard, a task group made and used on that
+	 * shard only (NULL before and after); `stopping` tells a shard
+	 * that has not made its group yet to cancel it at once. */
+	unsigned nshards;
+	cio_task_group **groups;
+	atomic_bool stopping;
 	/* Test hook: $COREIO_CP_TEST_CORRUPT flips a byte of each copy, so
 	 * the tests can see --verify catch a difference. */
 	bool test_corrupt;
@@ -105,7 +128,8 @@ void cp_progress_stop(struct cp_ctx *c, cio_task *t);
 
 /* -- plan.c: the operands -------------------------------------------------- */
 
-/* The main task: arg is the struct cp_ctx. Returns the exit status. */
+/* The main task, on shard 0: arg is the struct cp_ctx. Returns the exit
+ * status, or -ECANCELED when it was cancelled (a signal). */
 intptr_t cp_main_task(void *arg);
 
 /* -- walk.c: trees and jobs ------------------------------------------------ */
@@ -124,7 +148,7 @@ struct cp_job {
 /* src is a command-line operand given without -r: follow a symlink. */
 #define CP_JOB_FOLLOW 0x2u
 
-/* Queue a job (copied); awaits room in the queue. 0, -ECANCELED,
+/* Queue a job (copied); awaits room in the channel. 0, -ECANCELED,
  * -ENOMEM. */
 int cp_put_job(struct cp_ctx *c, const char *src, const char *dst,
 	       const struct stat *st, unsigned flags);
@@ -141,7 +165,8 @@ char *cp_join(const char *dir, const char *name);
 
 /* -- copy_file.c ----------------------------------------------------------- */
 
-/* Worker task: takes jobs until the queue is shut down. arg: cp_ctx. */
+/* Worker task: takes jobs until the channel is closed and empty. arg:
+ * cp_ctx. */
 intptr_t cp_worker_task(void *arg);
 
 /* -- meta.c: names, metadata, non-regular files --------------------------- */
@@ -151,6 +176,16 @@ char *cp_temp_name(const char *dst);
 /* Create and open a new temporary file beside dst: its descriptor and
  * *tmp (malloc'd), or a negative errno. */
 int cp_create_temp(const char *dst, int flags, char **tmp);
+/* The directory part of path ("." if none; malloc'd). */
+char *cp_dir_of(const char *path);
+/* Create an unnamed file (O_TMPFILE) in dst's directory, with `mode`:
+ * nobody can open it until cp_link_anon() names it, and a copy that
+ * fails leaves nothing. Its descriptor or a negative errno (-EOPNOTSUPP,
+ * -EISDIR or -EINVAL where the file system or kernel cannot). */
+int cp_create_anon(const char *dst, int flags, mode_t mode);
+/* Name the unnamed file fd dst (replacing what may have appeared
+ * there). 0 or a negative errno. */
+int cp_link_anon(int fd, const char *dst);
 /* Mode (and ownership as root) and atime/mtime of *st onto fd. */
 int cp_set_meta_fd(struct cp_ctx *c, int fd, const struct stat *st);
 /* The same by path, not following a symlink at the end. */
@@ -165,10 +200,12 @@ int cp_check_dst(struct cp_ctx *c, const struct cp_job *j);
 
 /* -- window.c: blocks in flight -------------------------------------------- */
 
-/* A buffer of o->bs bytes (aligned to 4096) from the pool; NULL when out
- * of memory. */
+/* A buffer of o->bs bytes (aligned to 4096) from the calling shard's
+ * pool; NULL when out of memory. */
 void *cp_buf_get(struct cp_ctx *c);
 void cp_buf_put(struct cp_ctx *c, void *buf);
+/* Free the calling shard's pool (its workers are done). */
+void cp_buf_pool_free(void);
 
 struct cp_window;
 enum cp_side { CP_SIDE_NONE, CP_SIDE_SRC, CP_SIDE_DST };

@@ -89,6 +89,64 @@ int cp_create_temp(const char *dst, int flags, char **tmp)
 	return -EEXIST;
 }
 
+char *cp_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+int cp_create_anon(const char *dst, int flags, mode_t mode)
+{
+	char *dir = cp_dir_of(dst);
+	int fd;
+
+	if (!dir)
+		return -ENOMEM;
+	fd = cio_open(dir, flags | O_TMPFILE, mode);
+	free(dir);
+	return fd;
+}
+
+/* Give the unnamed file fd the name `name`. AT_EMPTY_PATH needs
+ * CAP_DAC_READ_SEARCH before Linux 6.10; /proc/self/fd does not. */
+static int link_fd(int fd, const char *name)
+{
+	char proc[32];
+	int rc = cio_linkat(fd, "", AT_FDCWD, name, AT_EMPTY_PATH);
+
+	if (rc != -ENOENT && rc != -EPERM)
+		return rc;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return cio_linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
+int cp_link_anon(int fd, const char *dst)
+{
+	int rc = link_fd(fd, dst);
+
+	if (rc != -EEXIST)
+		return rc;
+	/* Something took the name since its directory was made: replace
+	 * it as a named temporary file would, by rename. */
+	for (int tries = 0; tries < 32; tries++) {
+		char *tmp = cp_temp_name(dst);
+		if (!tmp)
+			return -ENOMEM;
+		rc = link_fd(fd, tmp);
+		if (rc == 0 && (rc = cio_rename(tmp, dst)) < 0)
+			unlink(tmp);
+		free(tmp);
+		if (rc != -EEXIST)
+			return rc;
+	}
+	return -EEXIST;
+}
+
 static void times_of(const struct stat *st, struct timespec ts[2])
 {
 	ts[0] = st->st_atim;
@@ -98,11 +156,21 @@ static void times_of(const struct stat *st, struct timespec ts[2])
 int cp_set_meta_fd(struct cp_ctx *c, int fd, const struct stat *st)
 {
 	struct timespec ts[2];
+	struct stat now;
 
-	/* chown before chmod: a chown clears the set-user-ID bit. */
-	if (c->root && fchown(fd, st->st_uid, st->st_gid) < 0)
+	/* What the file has already is not set again: each of these calls
+	 * dirties the inode, an fstat does not, and in a tree of small
+	 * files they are a good part of the work. */
+	if (fstat(fd, &now) < 0)
 		return -errno;
-	if (fchmod(fd, st->st_mode & 07777) < 0)
+	/* chown before chmod: a chown clears the set-user-ID bit. */
+	if (c->root && (now.st_uid != st->st_uid || now.st_gid != st->st_gid)) {
+		if (fchown(fd, st->st_uid, st->st_gid) < 0)
+			return -errno;
+		now.st_mode = ~st->st_mode; /* the mode may have changed */
+	}
+	if ((now.st_mode & 07777) != (st->st_mode & 07777) &&
+	    fchmod(fd, st->st_mode & 07777) < 0)
 		return -errno;
 	times_of(st, ts);
 	return futimens(fd, ts) < 0 ? -errno : 0;

@@ -136,64 +136,123 @@ static int plan_all(struct cp_ctx *c)
 	return 0;
 }
 
-static void drop_job(void *item, void *arg)
+/* On each shard (cio_submit_to()): its share of the --files workers, in
+ * a task group of its own, until the channel is closed and empty. */
+static intptr_t shard_workers(void *arg)
 {
-	(void)arg;
-	cp_job_free(item);
+	struct cp_ctx *c = arg;
+	struct cio_task_opts to = { .name = "file" };
+	unsigned id = (unsigned)cio_shard_id();
+	unsigned n = c->o->files / c->nshards +
+		     (id < c->o->files % c->nshards ? 1 : 0);
+	cio_task_group *g;
+	int rc, wrc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = cio_task_group_new(&g)) < 0)
+		return rc;
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = cio_task_group_spawn(g, NULL, cp_worker_task, c, &to);
+	c->groups[id] = g;
+	/* Spawned ones stop at once too: a failed start, or an interrupt
+	 * that came before this group existed. */
+	if (rc < 0 || atomic_load(&c->stopping))
+		cio_task_group_cancel(g);
+	wrc = cio_task_group_wait(g);
+	c->groups[id] = NULL;
+	cio_task_group_free(g);
+	cp_buf_pool_free();
+	return rc < 0 ? rc : wrc;
 }
 
-/* Start the workers: -files tasks in a group. */
-static int start_workers(struct cp_ctx *c, cio_task_group **g)
+/* On each shard: interrupted, stop the workers in the middle of their
+ * files (they remove their temporary copies). */
+static intptr_t shard_stop(void *arg)
 {
-	struct cio_task_opts to = { .name = "file" };
-	int rc = cio_task_group_new(g);
+	struct cp_ctx *c = arg;
+	cio_task_group *g = c->groups[cio_shard_id()];
 
-	for (unsigned i = 0; rc == 0 && i < c->o->files; i++)
-		rc = cio_task_group_spawn(*g, NULL, cp_worker_task, c, &to);
+	if (g)
+		cio_task_group_cancel(g);
+	return 0;
+}
+
+static void stop_all(struct cp_ctx *c)
+{
+	atomic_store(&c->stopping, true);
+	cio_broadcast(shard_stop, c, NULL);
+}
+
+/* Wait until every shard's workers are done, stopping them if this task
+ * is cancelled meanwhile. The first error of a shard, or 0. */
+static int wait_workers(struct cp_ctx *c, cio_future **futs, unsigned n)
+{
+	int rc = 0, e;
+
+	while (cio_wait(futs, n, CIO_NO_DEADLINE, CIO_ALL_COMPLETED, NULL,
+			NULL, NULL, NULL) == -ECANCELED) {
+		stop_all(c);
+		rc = -ECANCELED;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (rc == 0 && (e = cio_future_error(futs[i])) < 0)
+			rc = e;
 	return rc;
 }
 
 intptr_t cp_main_task(void *arg)
 {
 	struct cp_ctx *c = arg;
-	/* Enough jobs queued to keep every worker busy while the walk
-	 * reads the next directory; bounded, so memory stays flat. */
-	struct cio_queue_opts qo = { .maxsize = 4 * (size_t)c->o->files + 256,
-				     .drop = drop_job };
-	cio_task_group *g = NULL;
+	cio_future **futs = NULL;
 	cio_task *progress = NULL;
+	struct cp_job *j;
+	unsigned started = 0;
 	int rc, wrc;
 
 	c->t0 = cio_loop_time();
-	if ((rc = cio_queue_new(&c->jobs, &qo)) < 0 ||
-	    (rc = cp_progress_start(c, &progress)) < 0 ||
-	    (rc = start_workers(c, &g)) < 0)
+	c->nshards = cio_shard_count();
+	/* Enough jobs queued to keep every worker busy while the walk
+	 * reads the next directory; bounded, so memory stays flat. */
+	rc = cio_chan_new(&c->jobs, sizeof(struct cp_job *),
+			  4 * (size_t)c->o->files + 256);
+	if (rc == 0 && (!(c->groups = calloc(c->nshards, sizeof(*c->groups))) ||
+			!(futs = calloc(c->nshards, sizeof(*futs)))))
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = cp_progress_start(c, &progress);
+	while (rc == 0 && started < c->nshards &&
+	       (rc = cio_submit_to(started, shard_workers, c,
+				   &futs[started])) == 0)
+		started++;
+	if (rc < 0 && rc != -ECANCELED)
 		cp_error(c, "cannot start: %s", strerror(-rc));
-	else
+	else if (rc == 0)
 		rc = plan_all(c);
 	c->walk_done = true;
+	if (rc < 0 && started)
+		stop_all(c);
 	if (c->jobs)
-		cio_queue_shutdown(c->jobs, rc < 0);
-	if (g) {
-		/* Interrupted: the workers stop in the middle of their
-		 * files and remove the temporary copies. */
-		if (rc < 0)
-			cio_task_group_cancel(g);
-		wrc = cio_task_group_wait(g);
+		cio_chan_close(c->jobs);
+	if (started) {
+		wrc = wait_workers(c, futs, started);
 		if (rc == 0)
 			rc = wrc;
-		cio_task_group_free(g);
 	}
 	if (rc == 0)
 		cp_finish_dirs(c);
 	cp_progress_stop(c, progress);
-	cio_queue_free(c->jobs);
+	/* Jobs an interrupt left behind. */
+	while (c->jobs && cio_chan_try_recv(c->jobs, &j) == 0)
+		cp_job_free(j);
+	cio_chan_free(c->jobs);
+	for (unsigned i = 0; i < started; i++)
+		cio_future_unref(futs[i]);
+	free(futs);
+	free(c->groups);
 	for (size_t i = 0; i < c->ndirs; i++)
 		free(c->dirs[i].path);
 	free(c->dirs);
-	while (c->npool)
-		cio_aligned_free(c->pool[--c->npool]);
-	free(c->pool);
 	if (rc == -ECANCELED)
 		return rc;
 	return rc < 0 ? 1 : c->status;

@@ -28,12 +28,15 @@ static void clear_bar(void)
 	}
 }
 
+/* Shards print too: the bar and a message never interleave. */
 static void vmessage(const char *fmt, va_list ap)
 {
+	flockfile(stderr);
 	clear_bar();
 	fputs(CP_PROG ": ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void cp_error(struct cp_ctx *c, const char *fmt, ...)
@@ -108,6 +111,7 @@ static void draw(struct progress *p, double rate, bool newline)
 	pct = c->bytes_total ? (unsigned)(100.0 * (double)c->bytes_done /
 					  (double)c->bytes_total)
 			     : 100;
+	flockfile(stderr);
 	clear_bar();
 	fprintf(stderr, "%s / %s%s %3u%%  %s/s  %llu/%llu%s files", done,
 		total, c->walk_done ? "" : "+", pct > 100 ? 100 : pct, speed,
@@ -118,6 +122,7 @@ static void draw(struct progress *p, double rate, bool newline)
 	else
 		bar_on_line = true;
 	fflush(stderr);
+	funlockfile(stderr);
 }
 
 static intptr_t progress_task(void *arg)
@@ -133,7 +138,9 @@ static intptr_t progress_task(void *arg)
 		else if (p->tick % RATE_TICKS == 1)
 			draw(p, rate, true);
 	}
+	flockfile(stderr);
 	clear_bar();
+	funlockfile(stderr);
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  * times at the end.
  *
  * The walk runs in the main task, ahead of the file workers, and waits
- * only when the job queue is full (its bound keeps memory flat however
+ * only when the job channel is full (its bound keeps memory flat however
  * big the tree is). A directory is read to the end and closed before
  * its subdirectories are entered, so the walk holds one directory
  * stream at a time, not one per level. Reading a directory and lstat()
@@ -57,7 +57,7 @@ int cp_put_job(struct cp_ctx *c, const char *src, const char *dst,
 	c->files_total++;
 	if (S_ISREG(st->st_mode))
 		c->bytes_total += (uint64_t)st->st_size;
-	if ((rc = cio_queue_put(c->jobs, j, CIO_NO_DEADLINE)) < 0)
+	if ((rc = cio_chan_send(c->jobs, &j, CIO_NO_DEADLINE)) < 0)
 		free(j);
 	return rc;
 }

@@ -27,28 +27,45 @@
 
 #include "cp.h"
 
+/* Buffers of o->bs bytes, aligned for O_DIRECT, kept for reuse: one
+ * pool per shard (thread), so taking one needs no lock. */
+static _Thread_local struct {
+	void **v;
+	size_t n, cap;
+} pool;
+
 void *cp_buf_get(struct cp_ctx *c)
 {
-	if (c->npool)
-		return c->pool[--c->npool];
+	if (pool.n)
+		return pool.v[--pool.n];
 	return cio_aligned_alloc(c->o->bs);
 }
 
 void cp_buf_put(struct cp_ctx *c, void *buf)
 {
+	(void)c;
 	if (!buf)
 		return;
-	if (c->npool == c->cappool) {
-		size_t cap = c->cappool ? c->cappool * 2 : 64;
-		void **p = realloc(c->pool, cap * sizeof(*p));
+	if (pool.n == pool.cap) {
+		size_t cap = pool.cap ? pool.cap * 2 : 64;
+		void **p = realloc(pool.v, cap * sizeof(*p));
 		if (!p) {
 			cio_aligned_free(buf);
 			return;
 		}
-		c->pool = p;
-		c->cappool = cap;
+		pool.v = p;
+		pool.cap = cap;
 	}
-	c->pool[c->npool++] = buf;
+	pool.v[pool.n++] = buf;
+}
+
+void cp_buf_pool_free(void)
+{
+	while (pool.n)
+		cio_aligned_free(pool.v[--pool.n]);
+	free(pool.v);
+	pool.v = NULL;
+	pool.cap = 0;
 }
 
 ssize_t cp_read_block(struct cp_window *w, int fd, void *buf, int64_t off)
