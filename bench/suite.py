@@ -41,7 +41,7 @@ FULL = [
               "1,16,64,256,512", "--sizes", "64,4096"], 330),
     ("http", ["--runs", "5", "--duration", "3", "--warmup", "1",
               "--connections", "16,64,256"], 330),
-    ("copy", [], 240),
+    ("copy", [], 150),
     # The clients' files on tmpfs (what the clients cost), then on the
     # disk the build is on (what a user waits for).
     ("download", ["--concurrency", "20,100"], 60),
@@ -61,7 +61,7 @@ DEMO = [
     ("http", ["--runs", "3", "--duration", "1", "--warmup", "0",
               "--connections", "64", "--systems", "uring,epoll,baseline"],
      15),
-    ("copy", ["--demo"], 25),
+    ("copy", ["--demo"], 40),
     ("micro", ["--only", "switch", "--reps", "5"], 3),
 ]
 
@@ -479,63 +479,70 @@ def find(rows, bench, case, system, metric):
 
 def demo_table(doc):
     rows = doc["rows"]
-    # (label, bench, case, metric, systems, ratio rows)
-    lines = [
-        ("echo, 64 conns x 64 B", "echo", "64conn_64B", "req_per_s",
-         [("io_uring", "uring"), ("epoll", "epoll"),
-          ("baseline", "baseline")],
-         [("uring/epoll", "req_per_s"), ("uring/baseline", "req_per_s")]),
-        ("HTTP, wrk -c 64", "http", "c64", "requests_per_sec",
-         [("io_uring", "uring"), ("epoll", "epoll"),
-          ("baseline", "baseline")],
-         [("uring/epoll", "rps_ratio"), ("uring/baseline", "rps_ratio")]),
-    ]
+    w = "{:<30} {:>10} {:>10} {:>10} {:>10} {:>10}  {}"
     out = []
-    w = "{:<26} {:>11} {:>11} {:>11}   {}"
-    out.append(w.format("", "io_uring", "epoll", "baseline/cp",
-                        "ratios (target)"))
-    for label, bench, case, metric, systems, ratios in lines:
-        cells = []
-        for _, s in systems:
-            r = find(rows, bench, case, s, metric)
-            cells.append(fmt(r["value"]) if r else "n/a")
-        rs = []
-        for sysname, met in ratios:
-            r = find(rows, bench, case, sysname, met)
-            if r:
-                t = f" ({r['target']}: {verdict(r, False)})" if "target" in r \
-                    else ""
-                rs.append(f"{sysname} {fmt(r['value'], 'ratio')}{t}")
-        out.append(w.format(label, *cells, "; ".join(rs)))
-    # CPU per request: what the servers cost when the load generator,
-    # not the server, limits requests/s.
-    cpu = []
-    for bench, case, metric in (("echo", "64conn_64B",
-                                 "server_cpu_us_per_req"),
-                                ("http", "c64", "server_cpu_per_req")):
-        cells = []
-        for s in ("uring", "epoll", "baseline"):
-            r = find(rows, bench, case, s, metric)
-            cells.append(f"{r['value']:.2f}" if r else "n/a")
-        cpu.append(w.format(f"  {bench} server CPU us/req", *cells,
-                            "lower is better"))
-    out += cpu
-    for r in rows:
-        if r["bench"] == "copy" and is_ratio(r) and "target" in r:
-            out.append(f"{'copy ' + r['case']:<26} {r['system']} "
-                       f"{fmt(r['value'], 'ratio')} "
-                       f"({r['target']}: {verdict(r, False)})")
-    for r in rows:
-        if r["bench"] == "copy" and r["metric"] == "seconds" and \
-                not is_ratio(r):
-            out.append(f"  {r['case']:<24} {r['system']:<16} "
-                       f"{r['value']:.3f} s")
+
+    def cell(bench, case, system, metric, digits=None):
+        r = find(rows, bench, case, system, metric)
+        if not r:
+            return "n/a"
+        return f"{r['value']:.{digits}f}" if digits is not None \
+            else fmt(r["value"], r["unit"])
+
+    def target(bench, case, system, metric):
+        r = find(rows, bench, case, system, metric)
+        if not r or "target" not in r:
+            return ""
+        return f"{system} {r['target']}: {verdict(r, False)}"
+
+    out.append(w.format("", "coreio", "coreio", "baseline", "io_uring/",
+                        "io_uring/", ""))
+    out.append(w.format("network (loopback)", "io_uring", "epoll",
+                        "epoll loop", "epoll", "baseline", "target"))
+    for label, bench, case, metric, ratio, cpu in (
+            ("echo 64 conns x 64 B, req/s", "echo", "64conn_64B",
+             "req_per_s", "req_per_s", "server_cpu_us_per_req"),
+            ("HTTP wrk -c 64, req/s", "http", "c64", "requests_per_sec",
+             "rps_ratio", "server_cpu_per_req")):
+        out.append(w.format(
+            label, *(cell(bench, case, s, metric)
+                     for s in ("uring", "epoll", "baseline")),
+            *(cell(bench, case, s, ratio)
+              for s in ("uring/epoll", "uring/baseline")),
+            target(bench, case, "uring/epoll", ratio)))
+        out.append(w.format(
+            "  server CPU per request, us",
+            *(cell(bench, case, s, cpu, 2)
+              for s in ("uring", "epoll", "baseline")), "", "", ""))
+    copies = ordered(r["case"] for r in rows if r["bench"] == "copy"
+                     and r["case"] != "env" and r["metric"] == "seconds")
+    if copies:
+        out.append("")
+        out.append(w.format("file copy, cold cache", "coreio-cp",
+                            "coreio-cp", "cp", "io_uring/", "", ""))
+        out.append(w.format("", "io_uring", "epoll", "", "cp", "",
+                            "target"))
+        for case in copies:
+            out.append(w.format(
+                f"{case}, s",
+                *(cell("copy", case, s, "seconds", 3)
+                  for s in ("coreio-uring", "coreio-epoll", "cp")),
+                cell("copy", case, "coreio-uring/cp", "speedup"), "",
+                target("copy", case, "coreio-uring/cp", "speedup")))
     r = find(rows, "micro", "context_switch", "coreio",
              "ratio_vs_swapcontext")
     if r:
-        out.append(f"{'context switch':<26} coreio is "
-                   f"{fmt(r['value'], 'ratio')} faster than swapcontext "
-                   f"({r['target']}: {verdict(r, False)})")
+        out.append("")
+        out.append(w.format(
+            "context switch, ns",
+            cell("micro", "context_switch", "coreio", "ns_per_switch", 2),
+            "", "", "", "",
+            f"{fmt(r['value'], 'x')} faster than glibc swapcontext ("
+            f"{cell('micro', 'context_switch', 'glibc-swapcontext', 'ns_per_switch', 0)}"
+            f" ns); target {r['target']}: {verdict(r, False)}"))
+    failed = [s["name"] for s in doc["scenarios"] if s["status"] != 0]
+    if failed:
+        out.append("\nFAILED: " + ", ".join(failed) + " (see above)")
     return "\n".join(out)
 
 

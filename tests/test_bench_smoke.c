@@ -172,6 +172,25 @@ Test(bench_smoke, download_against_aria2c_and_curl)
 	free(r.buf);
 }
 
+Test(bench_smoke, copy_against_cp)
+{
+	const char *argv[] = { BENCH "copy", "--quick", "--json", "--dir",
+			       TH_BUILD_DIR, "--files", "200", "--size", "8M",
+			       NULL };
+	struct rows r;
+
+	only_once();
+	run_rows(&r, argv);
+	/* Without root the cache cannot be dropped: the cases are _warm. */
+	cr_expect(strstr(r.buf, "\"system\":\"coreio-uring/cp\""), "%s",
+		  r.buf);
+	cr_expect(strstr(r.buf, "\"system\":\"coreio-epoll\",\"metric\":"
+				"\"seconds\""), "%s", r.buf);
+	cr_expect(strstr(r.buf, "\"system\":\"cp\",\"metric\":"
+				"\"seconds\""), "%s", r.buf);
+	free(r.buf);
+}
+
 Test(bench_smoke, micro_sync_shard_chan)
 {
 	const char *micro[] = { BENCH "micro", "--quick", "--json", "--only",
@@ -200,7 +219,7 @@ Test(bench_smoke, bad_options_are_usage_errors)
 {
 	static const char *const progs[] = { "echo", "http", "download",
 					     "micro", "sync", "shard",
-					     "chan", "fileio" };
+					     "chan", "fileio", "copy" };
 
 	only_once();
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
